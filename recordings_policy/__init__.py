@@ -1,0 +1,1 @@
+"""recordings_policy"""
