@@ -1,0 +1,116 @@
+"""The hotline's spoken prompts: Russian text, rendered once to telephone-band audio and cached.
+
+Prompts are rendered with Festival's Russian voice (Debian `festival` + `festvox-ru`), which
+is more intelligible than espeak-ng's Russian; espeak-ng is the fallback when Festival is
+missing. Files are 8 kHz mono 16-bit WAV (what Asterisk plays without resampling). The cache
+key is the engine, voice and text, so editing a text re-renders just that prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("ivr.prompts")
+
+# Name -> text. The disclosure is the first thing every caller hears (002 §5.1.1).
+PROMPTS: dict[str, str] = {
+    "disclosure": "Разговор записывается. Здравствуйте! Вы позвонили на горячую линию энергосбыта.",
+    "welcome": "Мы рады вам помочь.",
+    "goodbye": "Спасибо за звонок. До свидания!",
+    "technical_problem": (
+        "Извините, сервис временно недоступен. Пожалуйста, перезвоните немного позже."
+    ),
+    "voice_check": "Проверка связи. Говорите, и вы услышите свой голос.",
+}
+
+
+class TtsError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TtsEngine:
+    name: str
+    voice: str
+
+    def available(self) -> bool:
+        return shutil.which("text2wave" if self.name == "festival" else "espeak-ng") is not None
+
+    def synthesize(self, text: str, out_wav: Path) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / "raw.wav"
+            if self.name == "festival":
+                src = Path(tmp) / "text.txt"
+                src.write_text(text, encoding="utf-8")
+                cmd = ["text2wave", "-eval", f"({self.voice})", str(src), "-o", str(raw)]
+            else:
+                cmd = ["espeak-ng", "-v", self.voice, "-s", "150", "-w", str(raw), text]
+            result = subprocess.run(cmd, capture_output=True, text=True)
+            if result.returncode != 0 or not raw.exists() or raw.stat().st_size < 1000:
+                raise TtsError(f"{self.name} could not speak {text!r}: {result.stderr.strip()}")
+            to_telephone_band(raw, out_wav)
+
+
+FESTIVAL = TtsEngine("festival", "voice_msu_ru_nsh_clunits")
+ESPEAK = TtsEngine("espeak-ng", "ru")
+
+
+def to_telephone_band(src: Path, dst: Path) -> None:
+    """Any audio sox reads -> 8 kHz mono signed 16-bit WAV, normalised, with a short lead-in."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_suffix(".tmp.wav")
+    result = subprocess.run(
+        ["sox", str(src), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp),
+         "norm", "-3", "pad", "0.15", "0.1"],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise TtsError(f"sox could not convert {src}: {result.stderr.strip()}")
+    tmp.replace(dst)
+
+
+def default_engine() -> TtsEngine:
+    for engine in (FESTIVAL, ESPEAK):
+        if engine.available():
+            return engine
+    raise TtsError("no speech synthesiser: install festival and festvox-ru (run `make setup`)")
+
+
+def render(text: str, cache_dir: Path, engine: TtsEngine | None = None) -> Path:
+    engine = engine or default_engine()
+    key = hashlib.sha256(f"{engine.name}\0{engine.voice}\0{text}".encode()).hexdigest()[:20]
+    path = cache_dir / f"{key}.wav"
+    if not path.exists():
+        engine.synthesize(text, path)
+    return path
+
+
+def install(sounds_dir: Path, cache_dir: Path, uid: int = -1, gid: int = -1) -> list[Path]:
+    """Render (or reuse) every prompt and copy it into the PBX's sounds folder."""
+    sounds_dir.mkdir(parents=True, exist_ok=True)
+    installed = []
+    for name, text in PROMPTS.items():
+        target = sounds_dir / f"{name}.wav"
+        shutil.copyfile(render(text, cache_dir), target)
+        installed.append(target)
+    moh = sounds_dir / "moh"
+    moh.mkdir(exist_ok=True)
+    tone = moh / "calm.wav"
+    if not tone.exists():
+        # A soft two-note pattern: music on hold the project can make itself.
+        subprocess.run(
+            ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(tone), "synth", "0.6", "sine", "440",
+             "synth", "0.6", "sine", "mix", "554", "vol", "0.15", "pad", "0", "1.4", "repeat", "9"],
+            check=True, capture_output=True,
+        )
+        installed.append(tone)
+    for path in [sounds_dir, moh, *sounds_dir.iterdir(), *moh.iterdir()]:
+        shutil.chown(path, uid if uid >= 0 else None, gid if gid >= 0 else None) if uid >= 0 else None
+    return installed
