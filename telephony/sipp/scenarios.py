@@ -116,6 +116,9 @@ def caller_scenario(steps: list[Step] | tuple[Step, ...], caller_id_field: str =
         '  <recv response="100" optional="true"/>',
         '  <recv response="180" optional="true"/>',
         '  <recv response="183" optional="true"/>',
+        # The PBX may hang up at any moment: answer its BYE wherever the scenario is. (sipp
+        # wants the last recv before a send to be mandatory, hence here.)
+        '  <recv request="BYE" optional="global" next="remote_bye"/>',
         '  <recv response="200" rtd="true"/>',
         "  <send>",
         "    <![CDATA[",
@@ -131,8 +134,6 @@ def caller_scenario(steps: list[Step] | tuple[Step, ...], caller_id_field: str =
         "",
         "    ]]>",
         "  </send>",
-        # The PBX may hang up at any moment: answer its BYE wherever the scenario is.
-        '  <recv request="BYE" optional="global" next="remote_bye"/>',
     ]
     hung_up = False
     for step in steps:
