@@ -1,0 +1,334 @@
+"""`hotline`: one command for the whole stack and each of its parts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from hotline.settings import REPO_ROOT, Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Contact-centre hotline on a real Asterisk.")
+pbx_app = typer.Typer(no_args_is_help=True, help="The Asterisk PBX (a Debian-unstable chroot).")
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+accounts_app = typer.Typer(no_args_is_help=True, help="Customers' accounts (the billing boundary).")
+app.add_typer(pbx_app, name="pbx")
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+# ---- pbx ----------------------------------------------------------------------------------
+
+
+@pbx_app.command("build")
+def pbx_build(force: Annotated[bool, typer.Option(help="Rebuild even if cached")] = False) -> None:
+    """Build (or reuse) the cached Asterisk root filesystem."""
+    from hotline.stack import pbx
+
+    _logging()
+    try:
+        root = pbx.build(_settings(), force=force)
+    except pbx.PbxError as exc:
+        _fail(str(exc))
+    typer.echo(f"PBX root filesystem: {root}")
+
+
+@pbx_app.command("render")
+def pbx_render(
+    out: Annotated[Optional[Path], typer.Option(help="Write the config here (default: the instance's etc/)")] = None,
+    mount: Annotated[Optional[str], typer.Option(help="Where the PBX sees the instance folder")] = None,
+) -> None:
+    """Render dialplans/*.j2 into Asterisk's configuration (used by the Docker setup too)."""
+    from hotline.stack import pbx
+
+    settings = _settings()
+    if mount:
+        settings = settings.model_copy(update={"pbx_mount": mount})
+    target = out or settings.pbx_instance_dir / "etc"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in pbx.render_config(settings).items():
+        (target / name).write_text(text)
+    typer.echo(f"rendered {len(list(target.glob('*.conf')))} files into {target}")
+
+
+@pbx_app.command("start")
+def pbx_start() -> None:
+    """Start Asterisk (building it first if needed) and wait until it is fully booted."""
+    from hotline.stack import pbx
+    from hotline.stack.stack import start_pbx
+
+    _logging()
+    try:
+        inst = start_pbx(_settings())
+    except pbx.PbxError as exc:
+        _fail(str(exc))
+    typer.echo(f"Asterisk running, pid {inst.running_pid()}")
+
+
+@pbx_app.command("stop")
+def pbx_stop() -> None:
+    """Stop the Asterisk this stack started."""
+    from hotline.stack import pbx
+
+    settings = _settings()
+    stopped = pbx.Instance(settings, pbx.rootfs_path(settings)).stop()
+    typer.echo("Asterisk stopped" if stopped else "Asterisk was not running")
+
+
+@pbx_app.command("status")
+def pbx_status() -> None:
+    """Is Asterisk running, and what does it say about itself."""
+    from hotline.stack import pbx
+
+    settings = _settings()
+    inst = pbx.Instance(settings, pbx.rootfs_path(settings))
+    pid = inst.running_pid()
+    if pid is None:
+        typer.echo("Asterisk: not running")
+        raise typer.Exit(3)
+    typer.echo(f"Asterisk: running, pid {pid}")
+    typer.echo(inst.asterisk_rx("core show uptime").strip())
+    typer.echo(inst.asterisk_rx("core show channels count").strip())
+
+
+@pbx_app.command("cli")
+def pbx_cli(command: Annotated[list[str], typer.Argument(help="An Asterisk CLI command")]) -> None:
+    """Run one Asterisk CLI command, e.g. `hotline pbx cli pjsip show endpoints`."""
+    from hotline.stack import pbx
+
+    settings = _settings()
+    try:
+        typer.echo(pbx.Instance(settings, pbx.rootfs_path(settings)).asterisk_rx(" ".join(command)), nl=False)
+    except pbx.PbxError as exc:
+        _fail(str(exc))
+
+
+# ---- database and accounts ----------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from hotline.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.db_url)
+    typer.echo("database is up to date")
+
+
+@accounts_app.command("import")
+def accounts_import(path: Path) -> None:
+    """Import accounts from the billing system's CSV or XLSX export."""
+    from accounts.service import import_file
+    from hotline.db import make_engine, make_session_factory, upgrade
+
+    settings = _settings()
+    upgrade(settings.db_url)
+    sessions = make_session_factory(make_engine(settings.db_url))
+    with sessions.begin() as session:
+        report = import_file(session, path)
+    for error in report.rejected:
+        typer.echo(f"строка {error.row}: {error.reason}", err=True)
+    typer.echo(json.dumps(report.summary() if hasattr(report, "summary") else vars(report), default=str,
+                          ensure_ascii=False))
+
+
+@accounts_app.command("seed-demo")
+def accounts_seed_demo() -> None:
+    """Create the demo customers the embedded stack serves."""
+    _seed_demo(_settings())
+    typer.echo("demo accounts are in place")
+
+
+def _seed_demo(settings: Settings) -> None:
+    from accounts.demo import seed_demo
+    from hotline.db import make_engine, make_session_factory, upgrade
+
+    upgrade(settings.db_url)
+    sessions = make_session_factory(make_engine(settings.db_url))
+    with sessions.begin() as session:
+        seed_demo(session)
+
+
+# ---- services -----------------------------------------------------------------------------
+
+
+@app.command()
+def controller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run the controller in the foreground (AMI, FastAGI, AudioSocket, call records)."""
+    from hotline.db import upgrade
+    from hotline.wiring import build_controller
+
+    _logging(verbose)
+    settings = _settings()
+    upgrade(settings.db_url)
+    asyncio.run(build_controller(settings).run_until_signalled())
+
+
+@app.command()
+def console() -> None:
+    """Run the web console in the foreground."""
+    from operator_console.app import serve
+
+    _logging()
+    serve(_settings())
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@app.command()
+def up() -> None:
+    """Start the whole stack: Redis, the PBX, the controller and the console."""
+    from hotline.stack import pbx, procs
+    from hotline.stack import redis as redis_stack
+    from hotline.stack.stack import start_pbx
+
+    _logging()
+    settings = _settings()
+    started = time.monotonic()
+    try:
+        _seed_demo(settings)
+        redis_stack.start(settings)
+        start_pbx(settings)
+    except (pbx.PbxError, redis_stack.RedisError, TimeoutError) as exc:
+        _fail(f"could not start the stack: {exc}")
+    exe = str(Path(sys.executable).with_name("hotline"))
+    ctl = procs.spawn("controller", [exe, "controller"], settings.run_dir, settings.log_dir, cwd=REPO_ROOT,
+                      marker="controller")
+    web = procs.spawn("console", [exe, "console"], settings.run_dir, settings.log_dir, cwd=REPO_ROOT,
+                      marker="console")
+    try:
+        procs.wait_for(lambda: _port_open(settings.bind_address, settings.agi_port), 30,
+                       f"the controller (see {ctl.logfile})")
+        procs.wait_for(lambda: _port_open(settings.bind_address, settings.console_port), 30,
+                       f"the console (see {web.logfile})")
+    except TimeoutError as exc:
+        _fail(str(exc))
+    b = settings.bind_address
+    typer.echo(
+        f"""
+The hotline is up ({time.monotonic() - started:.0f} s).
+
+  Call it:      hotline call {settings.hotline_number}          (a real SIP call from sipp, recorded)
+  Softphone:    register 101 or 102 at {b}:{settings.sip_port} (UDP), password {settings.sip_password!r},
+                then dial {settings.hotline_number}; 8801 is the voice check (keys, then your voice echoed)
+  Console:      http://{b}:{settings.console_port}/
+  Calls:        hotline calls
+  Logs:         {settings.log_dir}/  (controller.log, console.log, asterisk.log)
+  Recordings:   {settings.recordings_dir}/
+  Stop:         hotline down
+"""
+    )
+
+
+@app.command()
+def down() -> None:
+    """Stop everything `hotline up` started."""
+    from hotline.stack import pbx, procs
+    from hotline.stack import redis as redis_stack
+
+    settings = _settings()
+    for name in ("console", "controller"):
+        if procs.stop(settings.run_dir / f"{name}.pid", timeout=15):
+            typer.echo(f"{name} stopped")
+    if pbx.Instance(settings, pbx.rootfs_path(settings)).stop():
+        typer.echo("Asterisk stopped")
+    if redis_stack.stop(settings):
+        typer.echo("Redis stopped")
+
+
+@app.command()
+def call(
+    number: Annotated[str, typer.Argument(help="The number to dial, e.g. 8800")] = "8800",
+    caller: Annotated[str, typer.Option("--from", help="The caller's number")] = "79990000001",
+    dtmf: Annotated[str, typer.Option(help="Keys to press after the disclosure")] = "",
+    voice: Annotated[Optional[Path], typer.Option(help="An audio file to speak after answer")] = None,
+    seconds: Annotated[float, typer.Option(help="Hang up after this long (0: wait for the PBX)")] = 0.0,
+) -> None:
+    """Place a real SIP test call with sipp and show its record."""
+    from telephony.sipp import Caller, Dtmf, Hangup, Pause, Voice
+    from telephony.sipp.audio import duration_ms, to_ulaw
+
+    settings = _settings()
+    steps: list = []
+    if voice is not None:
+        wav = to_ulaw(voice, settings.data_dir / "cache" / "voices")
+        steps.append(Voice(wav, wait=False, duration_ms=duration_ms(wav)))
+    if dtmf:
+        steps += [Pause(7000), Dtmf(dtmf)]
+    if seconds:
+        steps += [Pause(int(seconds * 1000)), Hangup()]
+    folder = settings.data_dir / "calls" / time.strftime("%Y%m%d-%H%M%S")
+    test_caller = Caller(number, caller, steps, folder, settings.bind_address, settings.sip_port)
+    typer.echo(f"calling {number} from {caller} ...")
+    result = asyncio.run(_run_caller(test_caller))
+    typer.echo("call completed" if result.ok else f"call failed: {result.explain()}")
+    time.sleep(0.5)  # the controller writes the record right after the hangup
+    _print_calls(settings, 1)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+async def _run_caller(c):  # type: ignore[no-untyped-def]
+    await c.start()
+    return await c.wait(timeout=300)
+
+
+@app.command()
+def calls(limit: Annotated[int, typer.Option(help="How many of the latest calls")] = 10) -> None:
+    """The latest calls from the calls table (numbers masked)."""
+    _print_calls(_settings(), limit)
+
+
+def _print_calls(settings: Settings, limit: int) -> None:
+    from sqlalchemy import select
+
+    from calls.models import Call
+    from hotline.db import make_engine, make_session_factory
+    from hotline.privacy import mask_phone
+
+    sessions = make_session_factory(make_engine(settings.db_url))
+    with sessions() as s:
+        rows = s.scalars(select(Call).order_by(Call.started_at.desc()).limit(limit)).all()
+        for c in rows:
+            duration = (c.ended_at - c.started_at).total_seconds() if c.ended_at else None
+            typer.echo(
+                f"{c.started_at:%Y-%m-%d %H:%M:%S} {c.direction.value:8} {mask_phone(c.caller_number):18} -> "
+                f"{c.called_number:6} {(c.outcome.value if c.outcome else 'in progress'):12} "
+                f"{'' if duration is None else f'{duration:5.1f}s'} "
+                f"disclosure={'yes' if c.disclosure_at else 'no'} recording={c.recording_path or '-'}"
+            )
+
+
+if __name__ == "__main__":
+    app()
