@@ -1,0 +1,88 @@
+"""The operator console: a FastAPI application, wired together in this one place.
+
+``create_app(settings)`` builds the app (the CLI's ``hotline console`` runs it through
+:func:`serve`). For now it is a placeholder: a Russian page with the latest calls, and the
+JSON API behind it. Routes live in ``operator_console.routes`` (one module per resource),
+their dependencies in ``deps``, the queries in ``service``, the response shapes in ``schemas``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hotline.clock import Clock, SystemClock
+from hotline.db import make_engine, make_session_factory, upgrade
+from hotline.settings import Settings
+from operator_console.exceptions import ApiError
+from operator_console.routes import calls, health, pages
+
+__all__ = ["create_app", "serve"]
+
+log = logging.getLogger("operator_console")
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The console for ``settings``; ``clock`` gives the current time (tests pass a FixedClock).
+
+    The database is expected to be migrated already (:func:`serve` does it).
+    """
+    engine = make_engine(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Горячая линия — консоль оператора",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.clock = clock or SystemClock()
+    app.state.time_zone = _time_zone(settings.timezone)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(error.to_json(), status_code=error.status_code)
+
+    app.include_router(pages.router)
+    app.include_router(health.router)
+    app.include_router(calls.router)
+    return app
+
+
+def serve(settings: Settings, migrate: bool = True) -> None:
+    """Run the console with uvicorn on ``settings.bind_address:settings.console_port``.
+
+    The database is migrated first unless ``migrate`` is False (concurrent upgrades of one
+    PostgreSQL database take turns, so the controller may be migrating at the same time).
+    """
+    import uvicorn
+
+    if migrate:
+        upgrade(settings.db_url)
+    log.info("console on http://%s:%s/", settings.bind_address, settings.console_port)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.bind_address,
+        port=settings.console_port,
+        log_level="info",
+    )
+
+
+def _time_zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r (HOTLINE_TIMEZONE); showing times in UTC", name)
+        return UTC

@@ -1,0 +1,1 @@
+"""The console's HTTP routes: one module and one router per resource."""
