@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import sys
 import time
 from pathlib import Path
@@ -198,42 +197,20 @@ def console() -> None:
     serve(_settings())
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @app.command()
 def up() -> None:
     """Start the whole stack: Redis, the PBX, the controller and the console."""
-    from hotline.stack import pbx, procs
+    from hotline.stack import pbx
     from hotline.stack import redis as redis_stack
-    from hotline.stack.stack import start_pbx
+    from hotline.stack.stack import start_all
 
     _logging()
     settings = _settings()
     started = time.monotonic()
     try:
-        _seed_demo(settings)
-        redis_stack.start(settings)
-        start_pbx(settings)
+        start_all(settings)
     except (pbx.PbxError, redis_stack.RedisError, TimeoutError) as exc:
         _fail(f"could not start the stack: {exc}")
-    exe = str(Path(sys.executable).with_name("hotline"))
-    ctl = procs.spawn("controller", [exe, "controller"], settings.run_dir, settings.log_dir, cwd=REPO_ROOT,
-                      marker="controller")
-    web = procs.spawn("console", [exe, "console"], settings.run_dir, settings.log_dir, cwd=REPO_ROOT,
-                      marker="console")
-    try:
-        procs.wait_for(lambda: _port_open(settings.bind_address, settings.agi_port), 30,
-                       f"the controller (see {ctl.logfile})")
-        procs.wait_for(lambda: _port_open(settings.bind_address, settings.console_port), 30,
-                       f"the console (see {web.logfile})")
-    except TimeoutError as exc:
-        _fail(str(exc))
     b = settings.bind_address
     typer.echo(
         f"""
@@ -254,17 +231,10 @@ The hotline is up ({time.monotonic() - started:.0f} s).
 @app.command()
 def down() -> None:
     """Stop everything `hotline up` started."""
-    from hotline.stack import pbx, procs
-    from hotline.stack import redis as redis_stack
+    from hotline.stack.stack import stop_all
 
-    settings = _settings()
-    for name in ("console", "controller"):
-        if procs.stop(settings.run_dir / f"{name}.pid", timeout=15):
-            typer.echo(f"{name} stopped")
-    if pbx.Instance(settings, pbx.rootfs_path(settings)).stop():
-        typer.echo("Asterisk stopped")
-    if redis_stack.stop(settings):
-        typer.echo("Redis stopped")
+    stopped = stop_all(_settings())
+    typer.echo(("stopped: " + ", ".join(stopped)) if stopped else "nothing was running")
 
 
 @app.command()

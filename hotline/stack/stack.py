@@ -1,13 +1,39 @@
-"""Starting and stopping the parts of the stack, in the one order they need."""
+"""Starting and stopping the parts of the stack, in the one order they need.
+
+Used by `hotline up`/`down`, by the test suite's session fixture and by the benchmarks, so
+all three run the same stack the same way.
+"""
 
 from __future__ import annotations
 
-from hotline.settings import Settings
-from hotline.stack import pbx
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.settings import REPO_ROOT, Settings
+from hotline.stack import pbx, procs
+from hotline.stack import redis as redis_stack
 
 
-def prompts_cache(settings: Settings):  # type: ignore[no-untyped-def]
+def prompts_cache(settings: Settings) -> Path:
     return settings.pbx_cache_dir.parent / "prompts"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as HOTLINE_* variables, for a child process to see the same stack."""
+    env = {}
+    for name, value in settings.model_dump(mode="json").items():
+        env[f"HOTLINE_{name.upper()}"] = value if isinstance(value, str) else __import__("json").dumps(value)
+    return env
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def start_pbx(settings: Settings, timeout: float = 60.0) -> pbx.Instance:
@@ -19,3 +45,59 @@ def start_pbx(settings: Settings, timeout: float = 60.0) -> pbx.Instance:
     prompts.install(settings.pbx_instance_dir / "sounds", prompts_cache(settings), uid, gid)
     inst.start(timeout=timeout)
     return inst
+
+
+def hotline_exe() -> str:
+    return str(Path(sys.executable).with_name("hotline"))
+
+
+def start_controller(settings: Settings, timeout: float = 30.0) -> procs.Proc:
+    proc = procs.spawn("controller", [hotline_exe(), "controller"], settings.run_dir, settings.log_dir,
+                       env=settings_env(settings), cwd=REPO_ROOT, marker="controller")
+    procs.wait_for(lambda: port_open(settings.bind_address, settings.agi_port), timeout,
+                   f"the controller (see {proc.logfile})")
+    return proc
+
+
+def stop_controller(settings: Settings, kill: bool = False) -> bool:
+    return procs.stop(settings.run_dir / "controller.pid", timeout=15, sig=9 if kill else 15)
+
+
+def start_console(settings: Settings, timeout: float = 30.0) -> procs.Proc:
+    proc = procs.spawn("console", [hotline_exe(), "console"], settings.run_dir, settings.log_dir,
+                       env=settings_env(settings), cwd=REPO_ROOT, marker="console")
+    procs.wait_for(lambda: port_open(settings.bind_address, settings.console_port), timeout,
+                   f"the console (see {proc.logfile})")
+    return proc
+
+
+@dataclass
+class Started:
+    pbx: pbx.Instance
+
+
+def start_all(settings: Settings, console: bool = True) -> Started:
+    from accounts.demo import seed_demo
+    from hotline.db import make_engine, make_session_factory, upgrade
+
+    upgrade(settings.db_url)
+    with make_session_factory(make_engine(settings.db_url)).begin() as session:
+        seed_demo(session)
+    redis_stack.start(settings)
+    inst = start_pbx(settings)
+    start_controller(settings)
+    if console:
+        start_console(settings)
+    return Started(inst)
+
+
+def stop_all(settings: Settings) -> list[str]:
+    stopped = []
+    for name in ("console", "controller"):
+        if procs.stop(settings.run_dir / f"{name}.pid", timeout=15):
+            stopped.append(name)
+    if pbx.Instance(settings, pbx.rootfs_path(settings)).stop():
+        stopped.append("asterisk")
+    if redis_stack.stop(settings):
+        stopped.append("redis")
+    return stopped
