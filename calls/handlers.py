@@ -77,6 +77,7 @@ class CallTracker:
                  len(live), closed, adopted)
         if effects:
             self._queue.put_nowait(("effects", effects))
+        await self.bus.mark("ami_synced_at", self.clock.now().isoformat())
         await self.bus.replace_live({lid: {"started_at": c.started_at, "answered": c.answered}
                                      for lid, c in self.registry.calls.items()})
 

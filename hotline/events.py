@@ -45,6 +45,15 @@ class EventBus:
         except Exception as exc:  # noqa: BLE001 - live events are best effort
             self._warn(exc)
 
+    async def mark(self, name: str, value: str) -> None:
+        """A named fact about the controller (`<prefix>:state` hash), e.g. when AMI last synced."""
+        if self.client is None:
+            return
+        try:
+            await self.client.hset(f"{self.prefix}:state", name, value)
+        except Exception as exc:  # noqa: BLE001
+            self._warn(exc)
+
     async def set_live(self, linkedid: str, state: dict[str, Any] | None) -> None:
         if self.client is None:
             return

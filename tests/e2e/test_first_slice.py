@@ -1,0 +1,114 @@
+"""The first slice, with real SIP calls: disclosure first, the whole call recorded, a record kept.
+
+Also the live paths the next issues build on: keys (RFC 2833) and voice (AudioSocket) reach
+the controller, and the test callee answers, rejects busy or never answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from harness import Stack, make_voice, poll, recording_stats
+
+from calls.models import CallDirection, CallOutcome
+from telephony.sipp import Dtmf, Go, Hangup, Pause, Voice
+from telephony.sipp.audio import duration_ms
+
+pytestmark = pytest.mark.stack
+
+
+async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
+    voice = make_voice(e2e.workdir / "voices")
+    caller = await e2e.call(e2e.settings.hotline_number, [Voice(voice, wait=False)])
+
+    result = await caller.wait(timeout=60)  # the flow says goodbye and the PBX hangs up
+    assert result.ok, result.explain()
+
+    call = await e2e.wait_ended(caller.caller_id)
+    assert call.direction == CallDirection.INBOUND
+    assert call.called_number == e2e.settings.hotline_number
+    assert call.outcome == CallOutcome.COMPLETED
+    assert call.answered_at is not None and call.disclosure_at is not None
+    assert call.started_at <= call.answered_at <= call.disclosure_at <= call.ended_at
+
+    # The disclosure comes before anything the flow says.
+    kinds = [e.kind for e in call.events]
+    assert kinds.index("disclosure") < kinds.index("flow"), kinds
+    flow_steps = [e.data["step"] for e in call.events if e.kind == "flow"]
+    assert flow_steps == ["welcome", "goodbye"]
+
+    # The recording exists, covers the call, and is not silence.
+    assert call.recording_path
+    path = e2e.settings.recordings_dir / call.recording_path
+    assert path.exists(), path
+    stats = recording_stats(path)
+    call_seconds = (call.ended_at - call.answered_at).total_seconds()
+    assert stats["Length s"] >= call_seconds - 1.5, (stats["Length s"], call_seconds)
+    assert stats["RMS lev dB"] > -40, stats
+
+
+async def test_keys_and_voice_reach_the_controller(e2e: Stack) -> None:
+    voice = make_voice(e2e.workdir / "voices")
+    steps = [Go(), Dtmf("42#"), Voice(voice, wait=True, duration_ms=duration_ms(voice)), Pause(300), Hangup()]
+    caller = await e2e.call("8801", steps)
+
+    # Press the keys once the flow is reading them, not at a guessed moment.
+    await e2e.wait_event(caller.caller_id, "flow", step="voice_check")
+    await caller.go(e2e.ami)
+    result = await caller.wait(timeout=60)
+    assert result.ok, result.explain()
+
+    call = await e2e.wait_event(caller.caller_id, "audio")
+    dtmf = [e.data for e in call.events if e.kind == "dtmf"]
+    assert dtmf and dtmf[0]["digits"] == "42", dtmf
+    audio = next(e.data for e in call.events if e.kind == "audio")
+    # ~4.5 s of speech at 50 frames a second; most of it voiced.
+    assert audio["frames"] > 150, audio
+    assert audio["voiced_frames"] > 100, audio
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("answer", "4"), ("reject", "5"), ("ring", "3")],
+    ids=["answers", "busy", "never-answers"],
+)
+async def test_callee_helper_answers_rejects_or_rings(e2e: Stack, mode: str, reason: str) -> None:
+    """The callee helper behaves as each kind of customer phone (AMI OriginateResponse Reason:
+    4 answered, 5 busy, 3 no answer)."""
+    callee = await e2e.callee("callee1", mode, hold_ms=0)
+    responses: list = []
+    unsubscribe = e2e.ami.subscribe(responses.append, ["OriginateResponse"])
+    try:
+        reply = await e2e.ami.action(
+            "Originate", Channel="PJSIP/callee1", Context="originate-test", Exten="s", Priority="1",
+            Timeout="4000", Async="true", CallerID="8800",
+        )
+        action_id = reply.action_id
+        response = await poll(lambda: next((r for r in responses if r.action_id == action_id), None), 20,
+                              "the OriginateResponse")
+        assert response.get("Reason") == reason, response
+    finally:
+        unsubscribe()
+        await callee.stop()
+
+
+async def test_recording_disclosure_is_played_when_the_controller_is_down(e2e: Stack) -> None:
+    """The disclosure lives in the dialplan: a caller hears it, recorded, even with no controller."""
+    from hotline.stack import stack as parts
+
+    before_files = set(e2e.settings.recordings_dir.rglob("*.wav"))
+    parts.stop_controller(e2e.settings)
+    try:
+        caller = await e2e.call(e2e.settings.hotline_number, [])
+        result = await caller.wait(timeout=60)  # disclosure, "service unavailable", hangup
+        assert result.ok, result.explain()
+    finally:
+        before = e2e.synced_at()
+        parts.start_controller(e2e.settings)
+        await poll(lambda: e2e.synced_at() not in (None, before), 30, "the controller to resync")
+    new_files = set(e2e.settings.recordings_dir.rglob("*.wav")) - before_files
+    assert len(new_files) == 1, new_files
+    stats = recording_stats(new_files.pop())
+    assert stats["Length s"] > 8, stats  # disclosure (~6 s) and the apology were both played
+    assert stats["RMS lev dB"] > -40, stats

@@ -1,0 +1,187 @@
+"""The real stack for end-to-end tests: Asterisk, Redis, a database and the controller.
+
+Started once per test session on its own ports and data folder (so it runs beside a
+developer's `hotline up`), with the same code `hotline up` uses. Helpers here poll the
+database, Redis and AMI for what a test expects; nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import subprocess
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from calls.models import Call
+from hotline.db import make_engine, make_session_factory
+from hotline.settings import Settings
+from telephony.ami import AmiClient
+from telephony.sipp import Caller, Callee, Step
+
+T = TypeVar("T")
+
+VOICE_TEXT = "Показания счётчика двенадцать тысяч триста сорок пять"
+
+
+def test_settings(data_dir: Path, db_url: str = "") -> Settings:
+    """The test stack's settings: every port moved off the developer stack's defaults."""
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=db_url,
+        redis_port=16390,
+        sip_port=15060,
+        rtp_port_start=21000,
+        rtp_port_end=23999,
+        ami_port=15038,
+        agi_port=14573,
+        audiosocket_port=19092,
+        console_port=18080,
+        test_endpoint_port_base=15070,
+        pbx_node="testpbx",
+        ami_backoff_initial=0.2,
+        ami_backoff_max=1.0,
+    )
+
+
+async def poll(
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    timeout: float = 20.0,
+    what: str = "a condition",
+    interval: float = 0.1,
+) -> T:
+    """Call `probe` until it returns something truthy; fail naming `what` after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while True:
+        value = probe()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        last = value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+        await asyncio.sleep(interval)
+
+
+_caller_numbers = itertools.count(1)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    workdir: Path
+    sessions: sessionmaker[Session] = field(init=False)
+    ami: AmiClient | None = None
+
+    def __post_init__(self) -> None:
+        self.sessions = make_session_factory(make_engine(self.settings.db_url))
+
+    # -- callers and callees -----------------------------------------------------------------
+
+    def new_caller_id(self) -> str:
+        """A unique Russian mobile number per caller, so its channel and record are found."""
+        return f"7999{os.getpid() % 1000:03d}{next(_caller_numbers):04d}"
+
+    async def call(self, number: str, steps: list[Step], caller_id: str | None = None) -> Caller:
+        caller_id = caller_id or self.new_caller_id()
+        folder = self.workdir / "sipp" / f"{caller_id}-{number}"
+        caller = Caller(number, caller_id, list(steps), folder, self.settings.bind_address, self.settings.sip_port)
+        return await caller.start()
+
+    async def callee(self, endpoint: str, mode: str = "answer", **kw: Any) -> Callee:
+        """A sipp UAS on the static contact of `operatorN` or `calleeN`."""
+        kind, n = endpoint.rstrip("0123456789"), int(endpoint[len(endpoint.rstrip("0123456789")):])
+        base = self.settings.test_endpoint_port_base
+        port = base + n if kind == "operator" else base + 20 + n
+        folder = self.workdir / "sipp" / f"{endpoint}-{mode}-{next(_caller_numbers)}"
+        return await Callee(port=port, mode=mode, folder=folder, host=self.settings.bind_address, **kw).start()
+
+    # -- the database ------------------------------------------------------------------------
+
+    def call_record(self, caller_id: str) -> Call | None:
+        with self.sessions() as s:
+            return s.scalar(
+                select(Call).options(selectinload(Call.events)).where(Call.caller_number == caller_id)
+                .order_by(Call.id.desc()).limit(1)
+            )
+
+    async def wait_call(self, caller_id: str, what: str = "recorded", timeout: float = 30.0,
+                        check: Callable[[Call], bool] | None = None) -> Call:
+        def probe() -> Call | None:
+            record = self.call_record(caller_id)
+            if record is None:
+                return None
+            return record if (check is None or check(record)) else None
+
+        return await poll(probe, timeout, f"the call from {caller_id} to be {what}")
+
+    async def wait_ended(self, caller_id: str, timeout: float = 30.0) -> Call:
+        return await self.wait_call(caller_id, "ended", timeout, lambda c: c.ended_at is not None)
+
+    async def wait_event(self, caller_id: str, kind: str, timeout: float = 30.0, **match: Any) -> Call:
+        def has(c: Call) -> bool:
+            return any(e.kind == kind and all(e.data.get(k) == v for k, v in match.items()) for e in c.events)
+
+        return await self.wait_call(caller_id, f"noted {kind} {match}", timeout, has)
+
+    # -- the controller ----------------------------------------------------------------------
+
+    def synced_at(self) -> str | None:
+        """When the controller last resynchronised with the PBX after an AMI login."""
+        import redis
+
+        client = redis.Redis.from_url(self.settings.redis_dsn, decode_responses=True)
+        try:
+            return client.hget(f"{self.settings.redis_prefix}:state", "ami_synced_at")
+        finally:
+            client.close()
+
+    # -- the PBX -----------------------------------------------------------------------------
+
+    async def channels(self) -> list[Any]:
+        assert self.ami is not None
+        return await self.ami.action_list("CoreShowChannels")
+
+    async def hangup_all(self) -> None:
+        """Leftover channels from a previous test are hung up, and gone, before the next."""
+        assert self.ami is not None
+        for ch in await self.channels():
+            try:
+                await self.ami.action("Hangup", Channel=ch.get("Channel"))
+            except Exception:  # noqa: BLE001 - it may have gone by itself meanwhile
+                pass
+        await poll(lambda: self._no_channels(), 15, "no channels left on the PBX")
+
+    async def _no_channels(self) -> bool:
+        return not await self.channels()
+
+
+def recording_stats(path: Path) -> dict[str, float]:
+    out = subprocess.run(["sox", str(path), "-n", "stats"], capture_output=True, text=True).stderr
+    stats = {}
+    for line in out.splitlines():
+        parts = line.rsplit(None, 1)
+        if len(parts) == 2:
+            try:
+                stats[parts[0].strip()] = float(parts[1])
+            except ValueError:
+                stats[parts[0].strip()] = float("-inf") if parts[1] == "-inf" else float("nan")
+    return stats
+
+
+def make_voice(cache_dir: Path, text: str = VOICE_TEXT) -> Path:
+    """The caller's voice: Festival's Russian speech, as µ-law 8 kHz for sipp."""
+    from ivr.prompts import render
+    from telephony.sipp.audio import to_ulaw
+
+    return to_ulaw(render(text, cache_dir), cache_dir)
