@@ -263,7 +263,8 @@ def call(
     typer.echo(f"calling {number} from {caller} ...")
     result = asyncio.run(_run_caller(test_caller))
     typer.echo("call completed" if result.ok else f"call failed: {result.explain()}")
-    time.sleep(0.5)  # the controller writes the record right after the hangup
+    if not _wait_record(settings, caller):
+        typer.echo("no call record yet: is the controller running? (hotline up)", err=True)
     _print_calls(settings, 1)
     if not result.ok:
         raise typer.Exit(1)
@@ -272,6 +273,25 @@ def call(
 async def _run_caller(c):  # type: ignore[no-untyped-def]
     await c.start()
     return await c.wait(timeout=300)
+
+
+def _wait_record(settings: Settings, caller_number: str, timeout: float = 10.0) -> bool:
+    """Poll the calls table until the controller has closed this caller's latest call."""
+    from sqlalchemy import select
+
+    from calls.models import Call
+    from hotline.db import make_engine, make_session_factory
+
+    sessions = make_session_factory(make_engine(settings.db_url))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as s:
+            ended = s.scalar(select(Call.ended_at).where(Call.caller_number == caller_number)
+                             .order_by(Call.id.desc()).limit(1))
+        if ended is not None:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 @app.command()
