@@ -9,6 +9,7 @@ closed and the dialplan continues.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -63,9 +64,7 @@ class AgiSession:
         self._closed = False
         for event in pending or ():
             self._take(event)
-        self._reader_task = asyncio.create_task(
-            self._read_loop(), name=f"agi-reader-{env.channel}"
-        )
+        self._reader_task = asyncio.create_task(self._read_loop(), name=f"agi-reader-{env.channel}")
 
     @property
     def hung_up(self) -> bool:
@@ -76,7 +75,9 @@ class AgiSession:
         """Wait until the caller hangs up."""
         await self._hangup.wait()
 
-    async def command(self, verb: str, *arguments: str | int, after_hangup: bool = False) -> AgiResponse:
+    async def command(
+        self, verb: str, *arguments: str | int, after_hangup: bool = False
+    ) -> AgiResponse:
         """Send one command and return its 200 reply; other codes raise (see errors)."""
         data = encode_command(verb, *arguments)
         async with self._lock:
@@ -85,7 +86,9 @@ class AgiSession:
             if self.hung_up and not after_hangup:
                 raise AgiHangup(f"{self.env.channel}: the caller hung up")
             if self._replies:
-                logger.warning("%s: dropping unsolicited AGI replies %r", self.env.channel, list(self._replies))
+                logger.warning(
+                    "%s: dropping unsolicited AGI replies %r", self.env.channel, list(self._replies)
+                )
                 self._replies.clear()
             logger.debug("%s: AGI >> %s", self.env.channel, data.decode().rstrip())
             try:
@@ -124,7 +127,9 @@ class AgiSession:
         if response.result == "-1":
             raise AgiHangup(f"{self.env.channel}: GET DATA {path!r} returned -1", response)
         if any(c not in DTMF_DIGITS for c in response.result):
-            raise AgiProtocolError(f"AGI protocol error: GET DATA result is not digits: {response!r}")
+            raise AgiProtocolError(
+                f"AGI protocol error: GET DATA result is not digits: {response!r}"
+            )
         return response.result
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
@@ -165,10 +170,8 @@ class AgiSession:
         self._reader_task.cancel()
         await asyncio.gather(self._reader_task, return_exceptions=True)
         self._writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self._writer.wait_closed()
-        except OSError:
-            pass
 
     # -- internals -----------------------------------------------------------------
 
@@ -273,7 +276,9 @@ class FastAgiServer:
             await self._server.wait_closed()
             self._server = None
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -286,7 +291,9 @@ class FastAgiServer:
         peer = writer.get_extra_info("peername")
         parser = AgiParser()
         try:
-            env, pending = await asyncio.wait_for(_read_environment(reader, parser), self.env_timeout)
+            env, pending = await asyncio.wait_for(
+                _read_environment(reader, parser), self.env_timeout
+            )
         except (AgiError, OSError, TimeoutError) as exc:
             logger.warning("FastAGI connection from %s: no valid environment: %s", peer, exc)
             writer.close()
@@ -295,11 +302,11 @@ class FastAgiServer:
         try:
             handler = self.handlers.get(env.script)
             if handler is None:
-                logger.warning("%s: unknown FastAGI script %r (%s)", env.channel, env.script, env.request)
-                try:
+                logger.warning(
+                    "%s: unknown FastAGI script %r (%s)", env.channel, env.script, env.request
+                )
+                with contextlib.suppress(AgiError):
                     await session.verbose(f"FastAGI: unknown script '{env.script}'", 1)
-                except AgiError:
-                    pass
                 return
             logger.debug("%s: FastAGI script %r starts", env.channel, env.script)
             await handler(session)

@@ -9,6 +9,7 @@ dispatcher task so that slow handlers never stall the reader.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import logging
@@ -67,9 +68,9 @@ class _Connection:
             return
         self.closed = True
         self.writer.transport.abort()
-        futures: list[asyncio.Future[AmiMessage] | asyncio.Future[str] | asyncio.Future[
-            list[AmiMessage]
-        ]] = [self.greeting, *self.responses.values()]
+        futures: list[
+            asyncio.Future[AmiMessage] | asyncio.Future[str] | asyncio.Future[list[AmiMessage]]
+        ] = [self.greeting, *self.responses.values()]
         futures.extend(pending.done for pending in self.lists.values())
         for future in futures:
             if not future.done():
@@ -210,10 +211,8 @@ class AmiClient:
         self._wake.set()
         conn = self._conn
         if conn is not None and conn.logged_in and not conn.closed:
-            try:
+            with contextlib.suppress(AmiError, OSError):
                 await self._call(conn, "Logoff", {}, 1.0, collect=False)
-            except (AmiError, OSError):
-                pass
         if conn is not None:
             conn.close()
         task = self._run_task
@@ -232,7 +231,10 @@ class AmiClient:
         except (OSError, TimeoutError) as exc:
             logger.warning(
                 "%s: cannot connect to %s:%s: %s",
-                self.name, self.host, self.port, exc or type(exc).__name__,
+                self.name,
+                self.host,
+                self.port,
+                exc or type(exc).__name__,
             )
             return False
         conn = _Connection(reader, writer)
@@ -247,7 +249,11 @@ class AmiClient:
             self.connected.set()
             logger.info(
                 "%s: logged in to %s:%s as %s (AMI %s)",
-                self.name, self.host, self.port, self.username, self.ami_version,
+                self.name,
+                self.host,
+                self.port,
+                self.username,
+                self.ami_version,
             )
             helpers.append(self._spawn(self._ping_loop(conn), "ping"))
             if self._on_connect is not None:
@@ -269,14 +275,20 @@ class AmiClient:
         try:
             await asyncio.wait_for(conn.greeting, self.connect_timeout)
             fields = {"Username": self.username, "Secret": self.__secret, "Events": self.events}
-            response, _ = await self._call(conn, "Login", fields, self.connect_timeout, collect=False)
+            response, _ = await self._call(
+                conn, "Login", fields, self.connect_timeout, collect=False
+            )
         except (AmiError, TimeoutError) as exc:
-            logger.warning("%s: AMI login handshake failed: %s", self.name, exc or type(exc).__name__)
+            logger.warning(
+                "%s: AMI login handshake failed: %s", self.name, exc or type(exc).__name__
+            )
             return False
         if response.name.lower() != "success":
             logger.error(
                 "%s: AMI login refused for user %r: %s",
-                self.name, self.username, response.get("Message", response.name),
+                self.name,
+                self.username,
+                response.get("Message", response.name),
             )
             return False
         return True
@@ -308,7 +320,9 @@ class AmiClient:
             if future is not None and not future.done():
                 future.set_result(message)
             else:
-                logger.debug("%s: unexpected response %r (ActionID %r)", self.name, message.name, action_id)
+                logger.debug(
+                    "%s: unexpected response %r (ActionID %r)", self.name, message.name, action_id
+                )
             return
         pending = conn.lists.get(action_id) if action_id is not None else None
         if pending is not None:
@@ -323,7 +337,9 @@ class AmiClient:
             if self.dropped_events % 1000 == 1:
                 logger.error(
                     "%s: event queue full (%d); dropped %d events so far",
-                    self.name, self.max_queued_events, self.dropped_events,
+                    self.name,
+                    self.max_queued_events,
+                    self.dropped_events,
                 )
             return
         self._queue.put_nowait(message)
@@ -378,7 +394,8 @@ class AmiClient:
             except AmiTimeout:
                 logger.warning(
                     "%s: no Ping reply within %.1f s; dropping the connection",
-                    self.name, self.ping_timeout,
+                    self.name,
+                    self.ping_timeout,
                 )
                 conn.close()
                 return
@@ -442,10 +459,8 @@ class AmiClient:
 
     async def _sleep(self, delay: float) -> None:
         """Sleep ``delay`` seconds, or less if :meth:`close` is called."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
-        except TimeoutError:
-            pass
 
 
 def _ami_fields(fields: Mapping[str, FieldValue]) -> dict[str, FieldValue]:

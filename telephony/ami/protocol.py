@@ -179,7 +179,9 @@ class AmiParser:
             return
         self._size += len(raw) + 2
         if self._size > self.max_message_bytes:
-            self._fail(f"message larger than {self.max_message_bytes} bytes", b"\r\n".join(self._raw))
+            self._fail(
+                f"message larger than {self.max_message_bytes} bytes", b"\r\n".join(self._raw)
+            )
         if len(self._lines) >= self.max_headers:
             self._fail(f"message with more than {self.max_headers} lines", b"\r\n".join(self._raw))
         self._lines.append(line)
@@ -197,10 +199,7 @@ class AmiParser:
                 pairs.append((None, line))
                 continue
             key = key.strip()
-            if key.lower() == "output":
-                value = value.removeprefix(" ")
-            else:
-                value = value.strip()
+            value = value.removeprefix(" ") if key.lower() == "output" else value.strip()
             if not key:
                 self._fail("header line with an empty key", raw)
             pairs.append((key, value))
@@ -211,13 +210,13 @@ class AmiParser:
             self._fail("message has neither an Event nor a Response header", raw)
         legacy_output = kind == "response" and name.lower() == "follows"
         headers: list[tuple[str, str]] = []
-        for key, value in pairs:
-            if key is not None:
-                headers.append((key, value))
+        for maybe_key, text in pairs:
+            if maybe_key is not None:
+                headers.append((maybe_key, text))
             elif not legacy_output:
-                self._fail(f"header line without ':' ({_quote(value)})", raw)
-            elif value.strip() != _END_COMMAND:
-                headers.append(("Output", value.removesuffix(_END_COMMAND)))
+                self._fail(f"header line without ':' ({_quote(text)})", raw)
+            elif text.strip() != _END_COMMAND:
+                headers.append(("Output", text.removesuffix(_END_COMMAND)))
         return AmiMessage(kind=kind, name=name, headers=tuple(headers))
 
 

@@ -134,11 +134,17 @@ class AudioSocketParser:
                 header = bytes(self._buffer[start : start + HEADER_BYTES])
                 kind, length = header[0], int.from_bytes(header[1:3], "big")
                 if kind not in AUDIO_KIND_RATES and kind not in (
-                    KIND_HANGUP, KIND_UUID, KIND_DTMF, KIND_ERROR,
+                    KIND_HANGUP,
+                    KIND_UUID,
+                    KIND_DTMF,
+                    KIND_ERROR,
                 ):
                     _fail(f"unknown frame kind 0x{kind:02x}", header)
                 if length > self.max_payload:
-                    _fail(f"payload of {length} bytes exceeds the {self.max_payload} byte limit", header)
+                    _fail(
+                        f"payload of {length} bytes exceeds the {self.max_payload} byte limit",
+                        header,
+                    )
                 end = start + HEADER_BYTES + length
                 if len(self._buffer) < end:
                     break

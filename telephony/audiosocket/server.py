@@ -8,6 +8,7 @@ audio (and DTMF) frames. The server checks the UUID frame and runs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import deque
@@ -93,7 +94,9 @@ class AudioStream:
                 logger.warning("audiosocket %s: error frame, code %d", self.uuid, frame.code)
                 self.errors.append(frame.code)
             elif isinstance(frame, Uuid):
-                logger.warning("audiosocket %s: unexpected second UUID frame %s", self.uuid, frame.uuid)
+                logger.warning(
+                    "audiosocket %s: unexpected second UUID frame %s", self.uuid, frame.uuid
+                )
 
     async def send(self, pcm: bytes) -> None:
         """Send 8 kHz signed linear audio, split into 320-byte frames. No pacing here."""
@@ -109,7 +112,9 @@ class AudioStream:
                     await self._writer.drain()
                 except OSError as exc:
                     self._closed = True
-                    raise AudioSocketClosed(f"audiosocket {self.uuid}: connection lost: {exc}") from exc
+                    raise AudioSocketClosed(
+                        f"audiosocket {self.uuid}: connection lost: {exc}"
+                    ) from exc
                 self.frames_out += 1
                 self.bytes_out += len(chunk)
 
@@ -129,10 +134,8 @@ class AudioStream:
         self._end()
         if not self._writer.is_closing():
             self._writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self._writer.wait_closed()
-        except OSError:
-            pass
 
     def _end(self) -> None:
         self._ended = True
@@ -201,7 +204,9 @@ class AudioSocketServer:
             await self._server.wait_closed()
             self._server = None
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         peer = writer.get_extra_info("peername")
         parser = AudioSocketParser(max_payload=self.max_payload)
         try:
@@ -212,7 +217,9 @@ class AudioSocketServer:
             return
         first = frames[0]
         if not isinstance(first, Uuid):
-            logger.warning("AudioSocket connection from %s: first frame is %r, not a UUID", peer, first)
+            logger.warning(
+                "AudioSocket connection from %s: first frame is %r, not a UUID", peer, first
+            )
             writer.close()
             return
         stream = AudioStream(first.uuid, reader, writer, parser, frames[1:])
@@ -230,11 +237,15 @@ class AudioSocketServer:
             await stream.close()
             logger.debug(
                 "audiosocket %s: stream ends (%d frames in, %d out)",
-                stream.uuid, stream.frames_in, stream.frames_out,
+                stream.uuid,
+                stream.frames_in,
+                stream.frames_out,
             )
 
 
-async def _read_first_frames(reader: asyncio.StreamReader, parser: AudioSocketParser) -> list[Frame]:
+async def _read_first_frames(
+    reader: asyncio.StreamReader, parser: AudioSocketParser
+) -> list[Frame]:
     """Read until at least one whole frame arrived; return all the frames read."""
     while True:
         data = await reader.read(_READ_SIZE)

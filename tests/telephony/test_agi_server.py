@@ -192,7 +192,9 @@ async def test_dead_channel_and_invalid_command_raise(agi: Harness) -> None:
 
     agi.script(body)
     asterisk = await FakeAsterisk.call(agi.server.port)
-    await asterisk.exchange("ANSWER", "511 Command Not Permitted on a dead channel or intercept routine")
+    await asterisk.exchange(
+        "ANSWER", "511 Command Not Permitted on a dead channel or intercept routine"
+    )
     await asterisk.exchange("FOO BAR", "510 Invalid or unknown command")
     assert await agi.result() == [AgiDeadChannel.__name__, AgiInvalidCommand.__name__]
     await asterisk.wait_closed()
@@ -217,7 +219,9 @@ async def test_hangup_line_during_playback(agi: Harness, caplog: pytest.LogCaptu
 
     agi.script(body)
     asterisk = await FakeAsterisk.call(agi.server.port)
-    await asterisk.exchange("STREAM FILE custom/long-menu 12", "HANGUP", "200 result=-1 endpos=2000")
+    await asterisk.exchange(
+        "STREAM FILE custom/long-menu 12", "HANGUP", "200 result=-1 endpos=2000"
+    )
     await asterisk.exchange("GET VARIABLE RESULT", "200 result=1 (paid)")
     await asterisk.exchange(
         'STREAM FILE x ""', "511 Command Not Permitted on a dead channel or intercept routine"

@@ -100,20 +100,26 @@ class FakeAmi:
         if name == "login":
             self.login_attempts += 1
             if self.login_attempts <= self.reject_logins or action["secret"] != [SECRET]:
-                writer.write(f"Response: Error\r\n{head}Message: Authentication failed\r\n\r\n".encode())
+                writer.write(
+                    f"Response: Error\r\n{head}Message: Authentication failed\r\n\r\n".encode()
+                )
                 await self._notify()
                 return False
             self.logins += 1
             writer.write(
                 f"Response: Success\r\n{head}Message: Authentication accepted\r\n\r\n"
-                "Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n".encode()
+                "Event: FullyBooted\r\nPrivilege: system,all\r\n"
+                "Status: Fully Booted\r\n\r\n".encode()
             )
         elif name == "ping":
             if self.answer_pings:
-                writer.write(f"Response: Success\r\n{head}Ping: Pong\r\nTimestamp: 1.0\r\n\r\n".encode())
+                writer.write(
+                    f"Response: Success\r\n{head}Ping: Pong\r\nTimestamp: 1.0\r\n\r\n".encode()
+                )
         elif name == "coreshowchannels":
             writer.write(
-                f"Response: Success\r\n{head}EventList: start\r\nMessage: Channels will follow\r\n\r\n"
+                f"Response: Success\r\n{head}EventList: start\r\n"
+                "Message: Channels will follow\r\n\r\n"
                 f"Event: CoreShowChannel\r\n{head}Channel: PJSIP/100-00000001\r\n\r\n"
                 "Event: Newstate\r\nChannel: PJSIP/100-00000001\r\n\r\n"
                 f"Event: CoreShowChannel\r\n{head}Channel: PJSIP/200-00000002\r\n\r\n"
@@ -121,12 +127,16 @@ class FakeAmi:
                 "ListItems: 2\r\n\r\n".encode()
             )
         elif name == "logoff":
-            writer.write(f"Response: Goodbye\r\n{head}Message: Thanks for all the fish.\r\n\r\n".encode())
+            writer.write(
+                f"Response: Goodbye\r\n{head}Message: Thanks for all the fish.\r\n\r\n".encode()
+            )
             return False
         elif name == "hang":
             pass  # never answered
         else:
-            writer.write(f"Response: Error\r\n{head}Message: Invalid/unknown command\r\n\r\n".encode())
+            writer.write(
+                f"Response: Error\r\n{head}Message: Invalid/unknown command\r\n\r\n".encode()
+            )
         return True
 
 
@@ -182,7 +192,11 @@ async def test_python_field_names_and_repeated_values(ami: FakeAmi) -> None:
     async with running(make_client(ami)) as client:
         with pytest.raises(AmiActionError):
             await client.action(
-                "Originate", Channel="PJSIP/100", Variable=["A=1", "B=2"], Async_="true", Timeout=3000
+                "Originate",
+                Channel="PJSIP/100",
+                Variable=["A=1", "B=2"],
+                Async_="true",
+                Timeout=3000,
             )
         sent = ami.actions[-1]
         assert sent["channel"] == ["PJSIP/100"]
@@ -197,7 +211,12 @@ async def test_action_list_collects_items_only(ami: FakeAmi) -> None:
     seen: list[AmiMessage] = []
     async with running(make_client(ami)) as client:
         newstate = asyncio.Event()
-        client.subscribe(lambda m: (seen.append(m), newstate.set()), ["Newstate"])
+
+        def on_newstate(message: AmiMessage) -> None:
+            seen.append(message)
+            newstate.set()
+
+        client.subscribe(on_newstate, ["Newstate"])
         items = await client.action_list("CoreShowChannels")
         assert [m.name for m in items] == ["CoreShowChannel", "CoreShowChannel"]
         assert [m["Channel"] for m in items] == ["PJSIP/100-00000001", "PJSIP/200-00000002"]
@@ -227,7 +246,10 @@ async def test_subscribers_get_events_in_order(ami: FakeAmi) -> None:
         client.subscribe(broken)
         client.subscribe(sync_handler, ["Test"])
         client.subscribe(async_handler, names={"test"})
-        ami.emit(*(test_event("Other", -1) for _ in range(3)), *(test_event("Test", i) for i in range(50)))
+        ami.emit(
+            *(test_event("Other", -1) for _ in range(3)),
+            *(test_event("Test", i) for i in range(50)),
+        )
         await asyncio.wait_for(done.wait(), WAIT)
     expected = [(kind, str(i)) for i in range(50) for kind in ("sync", "async")]
     assert got == expected
@@ -313,7 +335,9 @@ async def test_action_timeout_and_disconnect_while_waiting(ami: FakeAmi) -> None
         with pytest.raises(asyncio.TimeoutError):
             await client.action("Hang", timeout=0.05)
         pending = asyncio.create_task(client.action("Hang"))
-        await ami.wait_until(lambda: ami.actions[-1]["action"] == ["Hang"] and len(ami.actions) == 4)
+        await ami.wait_until(
+            lambda: ami.actions[-1]["action"] == ["Hang"] and len(ami.actions) == 4
+        )
         ami.drop_all()
         with pytest.raises(AmiDisconnected):
             await asyncio.wait_for(pending, WAIT)
@@ -332,3 +356,19 @@ async def test_not_connected_before_run(ami: FakeAmi) -> None:
     with pytest.raises(AmiNotConnected):
         await client.action("Ping")
     await client.close()
+
+
+def test_backoff_grows_with_jitter_up_to_the_maximum() -> None:
+    client = AmiClient("127.0.0.1", 1, "u", "s", backoff_initial=0.5, backoff_max=10.0)
+    for failures, ceiling in [
+        (0, 0.5),
+        (1, 0.5),
+        (2, 1.0),
+        (3, 2.0),
+        (5, 8.0),
+        (6, 10.0),
+        (50, 10.0),
+    ]:
+        delays = [client._backoff(failures) for _ in range(200)]
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(set(delays)) > 1  # jittered

@@ -126,7 +126,7 @@ def test_message_accessors() -> None:
     assert message.getall("Missing") == []
     with pytest.raises(KeyError):
         message["Missing"]
-    assert list(message)[0] == ("Event", "Hangup")
+    assert next(iter(message)) == ("Event", "Hangup")
 
 
 def test_value_keeps_colons_and_empty_values() -> None:
@@ -169,7 +169,9 @@ def test_message_without_event_or_response_is_an_error() -> None:
 
 def test_oversize_message_raises_and_quotes_truncated_input() -> None:
     parser = AmiParser(max_message_bytes=1000)
-    data = b"Event: Flood\r\n" + b"".join(b"Output: %04d xxxxxxxxxxxxxxxx\r\n" % i for i in range(200))
+    data = b"Event: Flood\r\n" + b"".join(
+        b"Output: %04d xxxxxxxxxxxxxxxx\r\n" % i for i in range(200)
+    )
     with pytest.raises(AmiProtocolError) as info:
         parser.feed(data)
     text = str(info.value)

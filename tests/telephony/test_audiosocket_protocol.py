@@ -38,13 +38,17 @@ FRAMES: list[Frame] = [
     Hangup(),
 ]
 WIRE = (
-    b"\x01\x00\x10" + STREAM_ID.bytes
-    + b"\x10\x01\x40" + PCM_20MS
-    + b"\x10\x02\x80" + PCM_20MS * 2
+    b"\x01\x00\x10"
+    + STREAM_ID.bytes
+    + b"\x10\x01\x40"
+    + PCM_20MS
+    + b"\x10\x02\x80"
+    + PCM_20MS * 2
     + b"\x03\x00\x015"
     + b"\x10\x00\x02\x01\x00"
     + b"\x03\x00\x01#"
-    + b"\x12\x02\x80" + bytes(640)
+    + b"\x12\x02\x80"
+    + bytes(640)
     + b"\xff\x00\x01\x01"
     + b"\x00\x00\x00"
 )
@@ -118,7 +122,9 @@ def test_encoders_refuse_what_asterisk_refuses() -> None:
 
 
 def sine(amplitude: float, samples: int = 160) -> bytes:
-    values = [round(amplitude * 32767 * math.sin(2 * math.pi * 400 * n / 8000)) for n in range(samples)]
+    values = [
+        round(amplitude * 32767 * math.sin(2 * math.pi * 400 * n / 8000)) for n in range(samples)
+    ]
     return struct.pack(f"<{samples}h", *values)
 
 

@@ -45,8 +45,13 @@ class Harness:
             else:
                 digits.append(frame.digit)
         self.done.set_result(
-            {"uuid": stream.uuid, "digits": digits, "frames_in": stream.frames_in,
-             "bytes_in": stream.bytes_in, "closed": stream.closed}
+            {
+                "uuid": stream.uuid,
+                "digits": digits,
+                "frames_in": stream.frames_in,
+                "bytes_in": stream.bytes_in,
+                "closed": stream.closed,
+            }
         )
 
 
@@ -82,8 +87,11 @@ async def test_echo_returns_the_same_audio(audio: Harness) -> None:
     assert all(len(f.pcm) <= 320 for f in frames if isinstance(f, Audio))
     summary = await asyncio.wait_for(audio.done, WAIT)
     assert summary == {
-        "uuid": STREAM_ID, "digits": ["7", "#"], "frames_in": 11,
-        "bytes_in": len(b"".join(chunks)), "closed": True,
+        "uuid": STREAM_ID,
+        "digits": ["7", "#"],
+        "frames_in": 11,
+        "bytes_in": len(b"".join(chunks)),
+        "closed": True,
     }
 
 
@@ -147,7 +155,8 @@ async def test_protocol_error_mid_stream_reaches_the_handler(audio: Harness) -> 
     await asyncio.wait_for(audio.streams.get(), WAIT)
     writer.write(b"\x42\x00\x00")
     assert await asyncio.wait_for(audio.done, WAIT) == {
-        "error": "AudioSocketProtocolError", "closed": True,
+        "error": "AudioSocketProtocolError",
+        "closed": True,
     }
     assert await asyncio.wait_for(reader.read(), WAIT) == b""
     writer.close()
