@@ -308,3 +308,19 @@ async def test_garbage_instead_of_environment(agi: Harness) -> None:
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert await asyncio.wait_for(reader.read(), WAIT) == b""
     writer.close()
+
+
+async def test_stop_ends_running_sessions(agi: Harness) -> None:
+    started = asyncio.Event()
+
+    async def body(session: AgiSession) -> None:
+        started.set()
+        await session.wait_hangup()
+
+    agi.script(body)
+    asterisk = await FakeAsterisk.call(agi.server.port)
+    await asyncio.wait_for(started.wait(), WAIT)
+    await agi.server.stop()
+    await asterisk.wait_closed()
+    with pytest.raises(asyncio.CancelledError):
+        await agi.result()

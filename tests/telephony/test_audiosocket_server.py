@@ -160,3 +160,13 @@ async def test_protocol_error_mid_stream_reaches_the_handler(audio: Harness) -> 
     }
     assert await asyncio.wait_for(reader.read(), WAIT) == b""
     writer.close()
+
+
+async def test_stop_cancels_running_streams(audio: Harness) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", audio.server.port)
+    writer.write(encode_uuid(STREAM_ID))
+    await asyncio.wait_for(audio.streams.get(), WAIT)
+    await audio.server.stop()
+    assert await asyncio.wait_for(reader.read(), WAIT) == b""
+    writer.close()
+    assert not audio.done.done()
