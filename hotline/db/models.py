@@ -1,0 +1,12 @@
+"""Every domain's models, imported in one place so ``Base.metadata`` holds the whole schema.
+
+Alembic's env.py imports this module. A new domain with tables adds its import here.
+"""
+
+import accounts.models  # noqa: F401
+import calls.models  # noqa: F401
+from hotline.db.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["Base", "metadata"]
