@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from samples import sample_table, write_csv, write_xlsx
+from account_files import sample_table, write_csv, write_xlsx
 
 from accounts.adapters import (
     AccountRecord,

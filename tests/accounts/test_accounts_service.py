@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from samples import sample_table, write_csv, write_xlsx
+from account_files import sample_table, write_csv, write_xlsx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
