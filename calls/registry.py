@@ -14,7 +14,7 @@ Rules it keeps:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 # Hangup causes (Q.850) that say why an unanswered call ended.
@@ -145,6 +145,21 @@ def _number(value: str | None) -> str:
     return "" if value in (None, "<unknown>") else value
 
 
+def event_time(m: Message, default: datetime) -> datetime:
+    """When the PBX says the event happened (manager.conf timestampevents), else `default`.
+
+    Events reach the controller later than they happen, and flows talk to it over another
+    socket: the PBX's own time keeps a call's trail in the order the caller lived it.
+    """
+    stamp = m.get("Timestamp")
+    if not stamp:
+        return default
+    try:
+        return datetime.fromtimestamp(float(stamp), tz=default.tzinfo or UTC)
+    except (ValueError, OverflowError, OSError):
+        return default
+
+
 def direction_of(context: str) -> str:
     if context in INBOUND_CONTEXTS:
         return "inbound"
@@ -177,6 +192,8 @@ class CallRegistry:
     # -- AMI events --------------------------------------------------------------------------
 
     def handle(self, m: Message, now: datetime) -> list[Effect]:
+        """Effects of one AMI event. `now` is used only when the event has no PBX Timestamp."""
+        now = event_time(m, now)
         name = m.name
         if name == "Newchannel":
             return self._newchannel(m, now)

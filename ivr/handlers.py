@@ -51,6 +51,7 @@ class HotlineFlows:
 
     async def voice_check(self, agi: Any) -> None:
         linkedid = self._linkedid(agi)
+        self.notes.note(linkedid, "flow", flow="voice-check", step="voice_check")
         digits = await agi.get_data(f"{self.sounds}/voice_check", 6000, 8)
         self.notes.note(linkedid, "dtmf", flow="voice-check", digits=digits)
         stream_id = uuid.uuid4()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from telephony.sipp import scenarios
+from telephony.sipp.dtmf import write_call_pcaps
 from telephony.sipp.scenarios import Go, Step
 
 log = logging.getLogger("telephony.sipp")
@@ -163,7 +164,8 @@ class Caller:
             "-mp", str(self.media_port), "-m", "1", "-l", "1", "-timeout", "300s",
             "-max_recv_loops", "1000", *self.extra_args,
         ]
-        self.process = SippProcess(scenarios.caller_scenario(self.steps), self.folder, args, "caller")
+        pcaps = write_call_pcaps(scenarios.all_digits(self.steps), self.folder / "dtmf")
+        self.process = SippProcess(scenarios.caller_scenario(self.steps, pcaps), self.folder, args, "caller")
         await self.process.start()
         return self
 

@@ -91,8 +91,21 @@ Content-Length: 0
 """
 
 
-def caller_scenario(steps: list[Step] | tuple[Step, ...], caller_id_field: str = "[field0]") -> str:
-    """A UAC scenario. The caller number comes from the injection file (`field0`)."""
+def all_digits(steps: list[Step] | tuple[Step, ...]) -> str:
+    return "".join(s.digits for s in steps if isinstance(s, Dtmf))
+
+
+def caller_scenario(
+    steps: list[Step] | tuple[Step, ...],
+    dtmf_pcaps: list[Path] | None = None,
+    caller_id_field: str = "[field0]",
+) -> str:
+    """A UAC scenario. The caller number comes from the injection file (`field0`).
+
+    `dtmf_pcaps[k]` plays the k-th key of the call (see telephony.sipp.dtmf); without them the
+    pcaps shipped with sip-tester are used, which only work for keys in ascending order.
+    """
+    key_index = 0
     headers_from = f'From: <sip:{caller_id_field}@[local_ip]:[local_port]>;tag=[pid]T[call_number]'
     out = [
         '<?xml version="1.0" encoding="ISO-8859-1" ?>',
@@ -139,9 +152,9 @@ def caller_scenario(steps: list[Step] | tuple[Step, ...], caller_id_field: str =
     for step in steps:
         if isinstance(step, Dtmf):
             for digit in step.digits:
-                out.append(
-                    f'  <nop><action><exec play_pcap_audio={quoteattr(str(dtmf_pcap(digit)))}/></action></nop>'
-                )
+                pcap = dtmf_pcaps[key_index] if dtmf_pcaps else dtmf_pcap(digit)
+                key_index += 1
+                out.append(f'  <nop><action><exec play_pcap_audio={quoteattr(str(pcap))}/></action></nop>')
                 out.append(f'  <pause milliseconds="{DTMF_PCAP_MS + step.gap_ms}"/>')
         elif isinstance(step, Voice):
             out.append(f'  <nop><action><exec rtp_stream={quoteattr(f"{step.wav},1,0")}/></action></nop>')
@@ -200,8 +213,11 @@ def callee_scenario(
         f'<scenario name="hotline test callee ({mode})">',
         '  <recv request="INVITE" crlf="true" rrs="true">',
         "    <action>",
-        '      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="remote_from"/>',
-        '      <ereg regexp=".*" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/>',
+        # sipp refuses variables that are set but never used: capture only what is needed.
+        *(['      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="remote_from"/>']
+          if mode == "answer" and hold_ms else []),
+        *(['      <ereg regexp=".*" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/>']
+          if mode == "ring" else []),
         "    </action>",
         "  </recv>",
         "  <send>",

@@ -111,3 +111,13 @@ def test_resync_adopts_unknown_live_calls_and_restored_ones() -> None:
     assert [s.linkedid for s in starts] == ["new"] and starts[0].at == now - timedelta(seconds=30)
     assert CallAnswered("new", now) in effects
     assert r.handle(ev("Hangup", Uniqueid="old", Cause="16"), now)[0].outcome == "completed"
+
+
+def test_pbx_timestamp_is_the_time_of_an_event() -> None:
+    r = CallRegistry()
+    m = inbound()
+    m.headers["Timestamp"] = str(T0.timestamp() - 2.5)
+    (started,) = r.handle(m, T0)
+    assert started.at == T0 - timedelta(seconds=2.5)
+    m2 = ev("Newstate", Uniqueid="pbx1-1.1", ChannelState="6", Timestamp="garbage")
+    assert r.handle(m2, T0) == [CallAnswered("pbx1-1.1", T0)]

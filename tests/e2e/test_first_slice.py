@@ -69,25 +69,34 @@ async def test_keys_and_voice_reach_the_controller(e2e: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "reason"),
-    [("answer", "4"), ("reject", "5"), ("ring", "3")],
+    ("mode", "response", "causes"),
+    [("answer", "Success", {16}), ("reject", "Failure", {17}), ("ring", "Failure", {19, 0})],
     ids=["answers", "busy", "never-answers"],
 )
-async def test_callee_helper_answers_rejects_or_rings(e2e: Stack, mode: str, reason: str) -> None:
-    """The callee helper behaves as each kind of customer phone (AMI OriginateResponse Reason:
-    4 answered, 5 busy, 3 no answer)."""
+async def test_callee_helper_answers_rejects_or_rings(e2e: Stack, mode: str, response: str, causes: set) -> None:
+    """The callee helper behaves as each kind of customer phone: seen from the PBX (the
+    originate's result and the Q.850 cause of the callee's channel) and from the callee."""
     callee = await e2e.callee("callee1", mode, hold_ms=0)
-    responses: list = []
-    unsubscribe = e2e.ami.subscribe(responses.append, ["OriginateResponse"])
+    seen: list = []
+    unsubscribe = e2e.ami.subscribe(seen.append, ["OriginateResponse", "Hangup"])
     try:
         reply = await e2e.ami.action(
             "Originate", Channel="PJSIP/callee1", Context="originate-test", Exten="s", Priority="1",
             Timeout="4000", Async="true", CallerID="8800",
         )
         action_id = reply.action_id
-        response = await poll(lambda: next((r for r in responses if r.action_id == action_id), None), 20,
-                              "the OriginateResponse")
-        assert response.get("Reason") == reason, response
+        result_event = await poll(
+            lambda: next((m for m in seen if m.name == "OriginateResponse" and m.action_id == action_id), None),
+            20, "the OriginateResponse")
+        assert result_event.get("Response") == response, result_event
+        hangup = await poll(
+            lambda: next((m for m in seen if m.name == "Hangup" and m.get("Channel", "").startswith("PJSIP/callee1-")),
+                         None), 30, "the callee channel's hangup")
+        assert int(hangup.get("Cause")) in causes, hangup
+        # The callee's own view: its one call followed the scenario to the end (BYE from the
+        # PBX after the prompt, ACK of the 486, or CANCEL after the ring timeout).
+        result = await callee.wait(timeout=30)
+        assert result.ok, result.explain()
     finally:
         unsubscribe()
         await callee.stop()
