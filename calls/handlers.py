@@ -146,4 +146,4 @@ async def pbx_started(ami: Any, now: datetime) -> datetime | None:
     match = re.search(r"System uptime:\s*(\d+)", text)
     if not match:
         return None
-    return now - timedelta(seconds=int(match.group(1)) + 1)
+    return now - timedelta(seconds=int(match.group(1)))

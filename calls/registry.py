@@ -291,13 +291,18 @@ class CallRegistry:
         by_call: dict[str, list[LiveChannel]] = {}
         for ch in live:
             by_call.setdefault(ch.linkedid, []).append(ch)
+        # The PBX's start is known to the second: it restarted during our outage if it
+        # started after (about) the moment the connection was lost.
+        restarted_while_away = (
+            pbx_started_at is not None and lost_at is not None and pbx_started_at >= lost_at - timedelta(seconds=1)
+        )
         for linkedid in list(self.calls):
             if linkedid in by_call:
                 continue
             call = self.calls.pop(linkedid)
             for uid in call.channels:
                 self._channel_call.pop(uid, None)
-            if pbx_started_at is not None and call.started_at < pbx_started_at:
+            if restarted_while_away or (pbx_started_at is not None and call.started_at < pbx_started_at):
                 # The PBX started after this call began: it went down with the call on it.
                 ended = min(lost_at or pbx_started_at, pbx_started_at)
                 effects.append(CallEnded(linkedid, ended, "interrupted", None, "PBX restarted during the call"))

@@ -121,3 +121,14 @@ def test_pbx_timestamp_is_the_time_of_an_event() -> None:
     assert started.at == T0 - timedelta(seconds=2.5)
     m2 = ev("Newstate", Uniqueid="pbx1-1.1", ChannelState="6", Timestamp="garbage")
     assert r.handle(m2, T0) == [CallAnswered("pbx1-1.1", T0)]
+
+
+def test_resync_pbx_restart_seconds_after_the_call_began_is_still_an_interruption() -> None:
+    """Uptime has one-second resolution: a PBX that died and came back within a second or
+    two of the call's start must not pass for one that kept running."""
+    r = CallRegistry()
+    r.handle(inbound("a"), T0)
+    lost = T0 + timedelta(milliseconds=300)
+    pbx_started = T0  # reported uptime rounds the restart down to the call's own second
+    effects = r.resync([], T0 + timedelta(seconds=2), pbx_started, lost)
+    assert effects[0].outcome == "interrupted"
