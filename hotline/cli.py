@@ -67,11 +67,17 @@ def pbx_render(
     settings = _settings()
     if mount:
         settings = settings.model_copy(update={"pbx_mount": mount})
+    from hotline.stack.stack import prompts_cache
+    from ivr import prompts
+
     target = out or settings.pbx_instance_dir / "etc"
     target.mkdir(parents=True, exist_ok=True)
     for name, text in pbx.render_config(settings).items():
         (target / name).write_text(text)
     typer.echo(f"rendered {len(list(target.glob('*.conf')))} files into {target}")
+    if out is None:
+        installed = prompts.install(settings.pbx_instance_dir / "sounds", prompts_cache(settings))
+        typer.echo(f"installed {len(installed)} prompt files into {settings.pbx_instance_dir / 'sounds'}")
 
 
 @pbx_app.command("start")
