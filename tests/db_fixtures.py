@@ -3,7 +3,7 @@
 - ``db_url``: an empty database, once on SQLite (a file in tmp_path) and once on PostgreSQL
   (a fresh schema per test on a private server started once per session, see
   :class:`hotline.stack.postgres.PostgresServer`). PostgreSQL cases carry the ``postgres``
-  marker (``-m "not postgres"`` skips them) and are skipped when PostgreSQL is not installed.
+  marker (``-m "not postgres"`` skips them) and fail, not skip, when PostgreSQL is not installed.
 - ``engine``: the database migrated to head; ``session_factory``; ``session``.
 """
 
@@ -55,7 +55,7 @@ def _start_server(config: pytest.Config) -> PostgresServer | str:
     try:
         find_pg_bin_dir()
     except PostgresError as error:
-        return f"PostgreSQL tests skipped: {error}"
+        return f"PostgreSQL is needed for these tests ({error}): run `make setup`, or deselect them with -m 'not postgres'"
     # Not pytest's tmp_path: its 0700 parents keep the postgres OS user out.
     base_dir = Path(tempfile.mkdtemp(prefix="hotline-pg-", dir="/tmp"))
     base_dir.chmod(0o755)
@@ -79,7 +79,7 @@ def postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
         stash[_SERVER_KEY] = _start_server(request.config)
     server = stash[_SERVER_KEY]
     if isinstance(server, str):
-        pytest.skip(server)
+        pytest.fail(server)  # a skipped database test proves nothing
     return server
 
 
