@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accounts.service import find_by_phone
 from calls.models import Call, CallDirection, CallEvent, CallOutcome
 from calls.registry import (
     CallAnswered,
@@ -70,6 +71,12 @@ class CallStore:
                 started_at=e.at,
             )
             call.events.append(CallEvent(at=e.at, kind="started", data={"channel": e.channel}))
+            if e.direction == "inbound" and e.caller_number:
+                # A known number links the call to its account; several accounts on one
+                # number are left for the flow to ask which one.
+                accounts = find_by_phone(s, e.caller_number)
+                if len(accounts) == 1:
+                    call.account_id = accounts[0].id
             s.add(call)
             cache[e.linkedid] = call
             log.info("call %s started: %s from %s to %s", e.linkedid, e.direction,

@@ -29,6 +29,7 @@ async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
     assert call.direction == CallDirection.INBOUND
     assert call.called_number == e2e.settings.hotline_number
     assert call.outcome == CallOutcome.COMPLETED
+    assert call.account_id is None  # an unknown number: no account linked
     assert call.answered_at is not None and call.disclosure_at is not None
     assert call.started_at <= call.answered_at <= call.disclosure_at <= call.ended_at
 
@@ -46,6 +47,20 @@ async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
     call_seconds = (call.ended_at - call.answered_at).total_seconds()
     assert stats["Length s"] >= call_seconds - 1.5, (stats["Length s"], call_seconds)
     assert stats["RMS lev dB"] > -40, stats
+
+
+async def test_known_caller_is_linked_to_the_account(e2e: Stack) -> None:
+    from sqlalchemy import select
+
+    from accounts.models import Account, AccountPhone
+
+    with e2e.sessions() as s:
+        account_id = s.scalar(select(Account.id).join(AccountPhone).where(AccountPhone.phone == "+79990000003"))
+    assert account_id is not None, "the demo accounts are seeded by the stack"
+    caller = await e2e.call(e2e.settings.hotline_number, [Pause(500), Hangup()], caller_id="79990000003")
+    assert (await caller.wait(30)).ok
+    call = await e2e.wait_ended("79990000003")
+    assert call.account_id == account_id
 
 
 async def test_keys_and_voice_reach_the_controller(e2e: Stack) -> None:
