@@ -202,6 +202,8 @@ class MeterReading(Base):
     call_id: Mapped[int | None] = mapped_column(
         ForeignKey("calls.id", ondelete="SET NULL"), index=True
     )
+    # Who gave it: the caller's number (IVR), an operator's login, "billing" for imports.
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     meter: Mapped[Meter] = relationship(back_populates="readings")
