@@ -68,8 +68,7 @@ def pbx_render(
     settings = _settings()
     if mount:
         settings = settings.model_copy(update={"pbx_mount": mount})
-    from hotline.stack.stack import prompts_cache
-    from ivr import prompts
+    from hotline.stack.stack import install_prompts
 
     target = out or settings.pbx_instance_dir / "etc"
     target.mkdir(parents=True, exist_ok=True)
@@ -77,8 +76,8 @@ def pbx_render(
         (target / name).write_text(text)
     typer.echo(f"rendered {len(list(target.glob('*.conf')))} files into {target}")
     if out is None:
-        installed = prompts.install(settings.pbx_instance_dir / "sounds", prompts_cache(settings))
-        typer.echo(f"installed {len(installed)} prompt files into {settings.pbx_instance_dir / 'sounds'}")
+        count = install_prompts(settings)
+        typer.echo(f"installed {count} prompt files into {settings.pbx_instance_dir / 'sounds'}")
 
 
 @pbx_app.command("start")

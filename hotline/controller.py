@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("hotline.controller")
@@ -23,17 +23,28 @@ class Controller:
     audio: Any
     tracker: Any
     redis: Any = None
+    background: list[Any] = field(default_factory=list)  # coroutine factories run while up
+    closers: list[Any] = field(default_factory=list)  # sync or async callables run at stop
     _ami_task: asyncio.Task[None] | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         await self.tracker.start()
         await self.agi.start()
         await self.audio.start()
         self._ami_task = asyncio.create_task(self.ami.run(), name="ami")
+        self._tasks = [asyncio.create_task(factory()) for factory in self.background]
         log.info("controller started: FastAGI on port %s, AudioSocket on port %s",
                  self.agi.port, self.audio.port)
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for close in self.closers:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
         await self.ami.close()
         if self._ami_task is not None:
             self._ami_task.cancel()

@@ -8,6 +8,10 @@ from calls.handlers import CALL_EVENTS, CallTracker
 from calls.registry import CallRegistry
 from calls.service import CallStore
 from hotline.clock import Clock, SystemClock
+from hotline.config_store import CachedConfig
+from hotline.metrics import Samples, flush_forever
+from ivr.context import QueueOptions
+from ivr.services import IvrData
 from hotline.controller import Controller
 from hotline.db import make_engine, make_session_factory
 from hotline.events import EventBus
@@ -24,10 +28,18 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     redis = aioredis.from_url(settings.redis_dsn, socket_timeout=2, socket_connect_timeout=2)
     bus = EventBus(redis, settings.redis_prefix)
     tracker = CallTracker(CallRegistry(), CallStore(sessions, settings.pbx_node), bus, clock)
+    config = CachedConfig(sessions)
+    data = IvrData(sessions)
+    latency = Samples("prompt_latency_ms")
     flows = HotlineFlows(
         sounds=settings.pbx_sounds_path,
         audiosocket_address=f"{settings.bind_address}:{settings.audiosocket_port}",
         notes=tracker,
+        data=data,
+        operators_open=operators_open(settings, config, clock),
+        queue=lambda: queue_options(config),
+        latency=latency,
+        clock=clock,
     )
     agi = FastAgiServer(settings.bind_address, settings.agi_port, flows.routes())
     audio = AudioSocketServer(settings.bind_address, settings.audiosocket_port, flows.on_audio)
@@ -43,4 +55,25 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         name=f"ami:{settings.pbx_node}",
     )
     ami.subscribe(tracker.on_event, CALL_EVENTS)
-    return Controller(ami=ami, agi=agi, audio=audio, tracker=tracker, redis=redis)
+    return Controller(
+        ami=ami, agi=agi, audio=audio, tracker=tracker, redis=redis,
+        background=[lambda: flush_forever([latency], redis, settings.redis_prefix)],
+        closers=[data.close],
+    )
+
+
+def operators_open(settings: Settings, config: CachedConfig, clock: Clock):  # type: ignore[no-untyped-def]
+    """Are operators on shift now, in the region's time zone (admin-editable schedule)."""
+    from hotline.hours import HoursService
+
+    hours = HoursService(config, clock)
+    return lambda: hours.operators_open(settings.timezone)
+
+
+def queue_options(config: CachedConfig) -> QueueOptions:
+    doc = config.get("queue") or {}
+    return QueueOptions(
+        name=str(doc.get("name", "operators")),
+        offer_callback_after_s=int(doc.get("offer_callback_after_s", 40)),
+        long_queue=int(doc.get("long_queue", 5)),
+    )

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from telephony.agi import AgiHangup
 from telephony.audiosocket import AudioStream, frame_energy
 
 log = logging.getLogger("ivr")
@@ -32,6 +33,11 @@ class HotlineFlows:
     sounds: str  # the prompts folder as Asterisk sees it
     audiosocket_address: str  # host:port Asterisk connects to for live audio
     notes: Notes
+    data: Any = None  # ivr.services.IvrData
+    operators_open: Any = None  # () -> bool, in the region's time zone
+    queue: Any = None  # ivr.context.QueueOptions
+    latency: Any = None  # records ms from a key press to the next prompt
+    clock: Any = None
     _expected_audio: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def routes(self) -> dict[str, Any]:
@@ -43,11 +49,34 @@ class HotlineFlows:
         return args[0] if args and args[0] else agi.env.uniqueid
 
     async def hotline(self, agi: Any) -> None:
-        linkedid = self._linkedid(agi)
-        self.notes.note(linkedid, "flow", flow="hotline", step="welcome")
-        await agi.stream_file(f"{self.sounds}/welcome")
-        self.notes.note(linkedid, "flow", flow="hotline", step="goodbye")
-        await agi.stream_file(f"{self.sounds}/goodbye")
+        """The hotline flow (ivr.hotline.HOTLINE), after the dialplan's disclosure."""
+        from ivr.context import FlowCall, QueueOptions
+        from ivr.hotline import HOTLINE
+
+        call = FlowCall(
+            agi=agi,
+            linkedid=self._linkedid(agi),
+            caller=_caller_number(agi.env.callerid),
+            sounds=self.sounds,
+            notes=self.notes,
+            data=self.data,
+            operators_open=self.operators_open or (lambda: True),
+            book_callback=self._book_callback,
+            queue=self.queue() if callable(self.queue) else (self.queue or QueueOptions()),
+            latency=self.latency,
+        )
+        try:
+            outcome = await HOTLINE.run(call)
+            call.note("flow", flow="hotline", step="end", outcome=outcome)
+        except AgiHangup:
+            call.note("flow", flow="hotline", step="caller_hung_up")
+
+    async def _book_callback(self, call: Any, source: str) -> bool:
+        account_id = call.account.id if call.account else None
+        now = self.clock.now() if self.clock else None
+        ok = await self.data.run(self.data.request_callback, call.caller, source, account_id, call.linkedid, now)
+        call.note("callback", source=source, booked=bool(ok))
+        return bool(ok)
 
     async def voice_check(self, agi: Any) -> None:
         linkedid = self._linkedid(agi)
@@ -90,3 +119,11 @@ class HotlineFlows:
                             loudest_dbfs=None if loudest == -math.inf else round(loudest, 1))
             if not stream.closed:
                 await stream.hangup()
+
+
+def _caller_number(callerid: str | None) -> str:
+    """The caller's number as the trunk gave it; '' when withheld."""
+    value = (callerid or "").strip()
+    if not value or value.lower() in ("unknown", "anonymous", "restricted", "private"):
+        return ""
+    return value

@@ -38,13 +38,20 @@ def port_open(host: str, port: int) -> bool:
 
 def start_pbx(settings: Settings, timeout: float = 60.0) -> pbx.Instance:
     """Build (or reuse) the PBX, install the prompts, render the config and start Asterisk."""
-    from ivr import prompts
-
     inst = pbx.instance(settings)
     uid, gid = inst.ids()
-    prompts.install(settings.pbx_instance_dir / "sounds", prompts_cache(settings), uid, gid)
+    install_prompts(settings, uid, gid)
     inst.start(timeout=timeout)
     return inst
+
+
+def install_prompts(settings: Settings, uid: int = -1, gid: int = -1) -> int:
+    """Every prompt of every flow, rendered once (cached) into the instance's sounds folder."""
+    from ivr import hotline_prompts, prompts
+
+    sounds = settings.pbx_instance_dir / "sounds"
+    cache = prompts_cache(settings)
+    return len(prompts.install(sounds, cache, uid, gid)) + len(hotline_prompts.install(sounds, cache, uid, gid))
 
 
 def hotline_exe() -> str:

@@ -1,0 +1,330 @@
+"""The hotline flow, declared: what a caller goes through after the recording disclosure.
+
+Read `HOTLINE.describe()` (or `hotline flows`) for the whole table. The steps' actions below
+do the talking and the lookups; the tables decide where each answer leads.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+from ivr.context import FlowCall
+from ivr.flow import Decide, Do, FlowDef, Menu, Node, Say
+from ivr.readings import check_reading
+from ivr.say_ru import digits_sounds, money_sounds, number_sounds, reading_sounds
+from telephony.agi import AgiError
+
+log = logging.getLogger("ivr.hotline")
+
+ACCOUNT_MIN, ACCOUNT_MAX = 6, 20
+ID_ATTEMPTS = 3
+ENTRY_ATTEMPTS = 4
+
+
+def _tail_sounds(tail: str) -> list[str]:
+    return digits_sounds(tail) if tail.startswith("0") else number_sounds(int(tail))
+
+
+# ---- identification -----------------------------------------------------------------------
+
+
+async def by_caller_number(call: FlowCall) -> str:
+    if call.account is not None:
+        return "known"
+    call.counters.pop("id", None)
+    accounts = await call.data.run(call.data.accounts_by_phone, call.caller) if call.caller else []
+    if len(accounts) == 1:
+        call.scratch["candidate"] = accounts[0]
+        return "one"
+    return "none"  # unknown number, or several accounts on it: ask for the number
+
+
+def known_tail_prompt(call: FlowCall) -> list[str]:
+    tail = call.scratch["candidate"].tail
+    return ["hotline:id_known_tail", *_tail_sounds(tail), "hotline:id_confirm"]
+
+
+async def accept_candidate(call: FlowCall) -> str:
+    call.account = call.scratch.pop("candidate")
+    await _identified(call, "caller_number")
+    return "done"
+
+
+async def _identified(call: FlowCall, how: str) -> None:
+    assert call.account is not None
+    call.note("identified", how=how, account_id=call.account.id)
+    await call.data.run(call.data.link_call, call.linkedid, call.account.id)
+
+
+async def enter_account_number(call: FlowCall) -> str:
+    attempt = call.count("id")
+    number = await call.ask(["hotline:id_enter"], max_digits=ACCOUNT_MAX, timeout_ms=7000)
+    if not (ACCOUNT_MIN <= len(number) <= ACCOUNT_MAX and number.isdigit()):
+        call.note("identification", result="bad_format", attempt=attempt)
+        reason = "hotline:id_bad_format" if number else "hotline:no_input"
+    else:
+        account = await call.data.run(call.data.account_by_number, number)
+        if account is not None:
+            call.account = account
+            await _identified(call, "account_number")
+            return "found"
+        call.note("identification", result="not_found", attempt=attempt)
+        reason = "hotline:id_not_found"
+    if attempt >= ID_ATTEMPTS:
+        await call.say([reason, "hotline:id_failed"])
+        return "failed"
+    await call.say([reason])
+    return "retry"
+
+
+IDENTIFY = FlowDef(
+    "identify",
+    title="Идентификация лицевого счёта",
+    start="by_phone",
+    nodes={
+        "by_phone": Node(Do("Найти счёт по номеру звонящего", by_caller_number, ("known", "one", "none")),
+                         {"known": "@identified", "one": "confirm_known", "none": "enter_number"}),
+        "confirm_known": Node(Menu("Подтвердить счёт по последним цифрам", known_tail_prompt,
+                                   {"1": "yes", "2": "no"}),
+                              {"yes": "accept", "no": "enter_number", "fail": "enter_number"}),
+        "accept": Node(Do("Счёт подтверждён", accept_candidate), {"done": "@identified"}),
+        "enter_number": Node(Do("Ввести номер лицевого счёта", enter_account_number, ("found", "retry", "failed")),
+                             {"found": "@identified", "retry": "enter_number", "failed": "@failed"}),
+    },
+)
+
+
+# ---- readings -----------------------------------------------------------------------------
+
+
+def _meter(call: FlowCall):  # type: ignore[no-untyped-def]
+    return call.scratch["meter"]
+
+
+async def choose_meter(call: FlowCall) -> str:
+    assert call.account is not None
+    meters = call.account.meters
+    if not meters:
+        return "none"
+    if len(meters) == 1:
+        chosen = meters[0]
+    else:
+        prompt: list[str] = ["hotline:rd_choose_meter"]
+        for i, m in enumerate(meters[:9], start=1):
+            prompt += ["hotline:rd_meter_n", *_tail_sounds(m.serial[-2:]), "hotline:rd_press", *number_sounds(i)]
+        chosen = None
+        for attempt in range(3):
+            key = await call.ask(prompt, max_digits=1)
+            if key.isdigit() and 1 <= int(key) <= min(len(meters), 9):
+                chosen = meters[int(key) - 1]
+                break
+            if attempt < 2:
+                await call.say(["hotline:invalid_choice" if key else "hotline:no_input"])
+        if chosen is None:
+            return "fail"
+    call.scratch.update(meter=chosen, zones=list(chosen.zones), zone_index=0)
+    call.note("readings", event="meter", meter_id=chosen.id, tariff=chosen.tariff)
+    return "chosen"
+
+
+async def enter_reading(call: FlowCall) -> str:
+    meter = _meter(call)
+    zone = call.scratch["zones"][call.scratch["zone_index"]]
+    if call.count(f"entry:{meter.id}:{zone}") > ENTRY_ATTEMPTS:
+        return "fail"
+    for attempt in range(3):
+        entered = await call.ask([f"hotline:rd_zone_{zone}"], max_digits=meter.digits + 2, timeout_ms=8000)
+        if entered:
+            call.scratch["entered"] = entered
+            return "entered"
+        if attempt < 2:
+            await call.say(["hotline:no_input"])
+    return "fail"
+
+
+def check_format(call: FlowCall) -> str:
+    meter = _meter(call)
+    verdict = check_reading(call.scratch["entered"], None, date.today(), meter.digits)
+    if verdict.kind != "ok":
+        call.note("readings", event="rejected", reason=verdict.kind)
+    return verdict.kind
+
+
+def read_back_prompt(call: FlowCall) -> list[str]:
+    return ["hotline:rd_you_entered", *reading_sounds(int(call.scratch["entered"])), "hotline:rd_confirm"]
+
+
+def check_against_previous(call: FlowCall) -> str:
+    meter = _meter(call)
+    zone = call.scratch["zones"][call.scratch["zone_index"]]
+    today = call.scratch.get("today") or date.today()
+    verdict = check_reading(call.scratch["entered"], meter.last.get(zone), today, meter.digits)
+    if verdict.kind != "ok":
+        call.note("readings", event="check", result=verdict.kind, zone=zone,
+                  consumption=str(verdict.consumption) if verdict.consumption is not None else None)
+    return verdict.kind
+
+
+async def store_reading(call: FlowCall) -> str:
+    meter = _meter(call)
+    zone = call.scratch["zones"][call.scratch["zone_index"]]
+    value = int(call.scratch["entered"])
+    reading_id = await call.data.run(call.data.store_reading, meter.id, zone, value, call.linkedid,
+                                     call.caller or "unknown")
+    call.note("readings", event="stored", reading_id=reading_id, meter_id=meter.id, zone=zone, value=value)
+    await call.say(["hotline:rd_saved"])
+    call.scratch["zone_index"] += 1
+    return "more" if call.scratch["zone_index"] < len(call.scratch["zones"]) else "all_done"
+
+
+def replaced_prompt(call: FlowCall) -> list[str]:
+    follow = "hotline:rd_replaced" if call.operators_open() else "hotline:rd_replaced_after_hours"
+    return ["hotline:rd_below_previous", follow]
+
+
+READINGS = FlowDef(
+    "readings",
+    title="Передача показаний с клавиатуры",
+    start="identify",
+    nodes={
+        "identify": Node(IDENTIFY, {"identified": "choose_meter", "failed": "@failed"}),
+        "choose_meter": Node(Do("Выбрать счётчик", choose_meter, ("chosen", "none", "fail")),
+                             {"chosen": "enter", "none": "@no_meters", "fail": "@failed"}),
+        "enter": Node(Do("Ввести показания зоны", enter_reading, ("entered", "fail")),
+                      {"entered": "format", "fail": "@failed"}),
+        "format": Node(Decide("Проверить формат", check_format, ("ok", "malformed", "too_many_digits")),
+                       {"ok": "read_back", "malformed": "say_malformed", "too_many_digits": "say_too_long"}),
+        "say_malformed": Node(Say("Только цифры", ("hotline:rd_malformed",)), {"done": "enter"}),
+        "say_too_long": Node(Say("Лишние цифры", ("hotline:rd_too_many_digits",)), {"done": "enter"}),
+        "read_back": Node(Menu("Повторить и подтвердить", read_back_prompt, {"1": "confirmed", "2": "reenter"}),
+                          {"confirmed": "validate", "reenter": "enter", "fail": "@failed"}),
+        "validate": Node(Decide("Сравнить с предыдущими", check_against_previous,
+                                ("ok", "below_previous", "implausible_jump")),
+                         {"ok": "store", "below_previous": "below_previous", "implausible_jump": "jump"}),
+        "below_previous": Node(Menu("Меньше предыдущих: замена счётчика?", replaced_prompt,
+                                    {"1": "replaced", "2": "reenter"}),
+                               {"replaced": "@replaced", "reenter": "enter", "fail": "@failed"}),
+        "jump": Node(Menu("Большой расход: подтвердить ещё раз",
+                          lambda call: ["hotline:rd_jump", *read_back_prompt(call)],
+                          {"1": "confirmed", "2": "reenter"}),
+                     {"confirmed": "store", "reenter": "enter", "fail": "@failed"}),
+        "store": Node(Do("Сохранить показания", store_reading, ("more", "all_done")),
+                      {"more": "enter", "all_done": "thanks"}),
+        "thanks": Node(Say("Все показания приняты", ("hotline:rd_all_saved",)), {"done": "@done"}),
+    },
+)
+
+
+# ---- balance ------------------------------------------------------------------------------
+
+
+def balance_sounds(call: FlowCall) -> list[str]:
+    assert call.account is not None
+    balance = Decimal(call.account.balance)
+    call.note("balance", told=True)
+    if balance < 0:
+        return ["hotline:bal_debt", *money_sounds(-balance)]
+    if balance > 0:
+        return ["hotline:bal_credit", *money_sounds(balance)]
+    return ["hotline:bal_zero"]
+
+
+BALANCE = FlowDef(
+    "balance",
+    title="Баланс и задолженность (только после идентификации)",
+    start="identify",
+    nodes={
+        "identify": Node(IDENTIFY, {"identified": "tell", "failed": "@failed"}),
+        "tell": Node(Say("Сообщить баланс", balance_sounds), {"done": "@done"}),
+    },
+)
+
+
+# ---- operator, queue, callbacks -----------------------------------------------------------
+
+
+async def to_operator(call: FlowCall) -> str:
+    agi = call.agi
+    q = call.queue
+    waiting = int(await agi.get_variable(f"QUEUE_WAITING_COUNT({q.name})") or 0)
+    if waiting >= q.long_queue and not call.scratch.get("offered_long"):
+        call.scratch["offered_long"] = True
+        call.note("queue", event="long_queue", waiting=waiting)
+        return "long_queue"
+    await call.say(["hotline:queue_connecting"])
+    call.note("queue", event="join", queue=q.name, waiting=waiting)
+    await agi.exec("Queue", f"{q.name},,,,{q.offer_callback_after_s}")
+    status = await agi.get_variable("QUEUESTATUS") or ""
+    call.note("queue", event="leave", status=status or "CONNECTED")
+    if status in ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"):
+        return "timeout"
+    return "served"
+
+
+def _callback(source: str):  # type: ignore[no-untyped-def]
+    async def book(call: FlowCall) -> str:
+        if not call.caller:
+            await call.say(["hotline:cb_no_number"])
+            return "failed"
+        try:
+            ok = await call.book_callback(call, source)
+        except Exception:  # noqa: BLE001 - the caller hears an apology, the log has the reason
+            log.exception("callback order for call %s failed", call.linkedid)
+            ok = False
+        await call.say(["hotline:cb_accepted" if ok else "hotline:cb_failed"])
+        return "booked" if ok else "failed"
+
+    return book
+
+
+def in_hours(call: FlowCall) -> str:
+    return "open" if call.operators_open() else "closed"
+
+
+HOTLINE = FlowDef(
+    "hotline",
+    title="Горячая линия",
+    start="hours_check",
+    nodes={
+        "hours_check": Node(Decide("Рабочее время операторов?", in_hours, ("open", "closed")),
+                            {"open": "main_menu", "closed": "after_hours_menu"}),
+        "main_menu": Node(Menu("Главное меню", "hotline:menu_main",
+                               {"1": "readings", "2": "balance", "3": "outages", "4": "callback", "0": "operator"}),
+                          {"readings": "readings", "balance": "balance", "outages": "outages",
+                           "callback": "callback", "operator": "operator", "fail": "operator"}),
+        "after_hours_menu": Node(Menu("Меню в нерабочее время (Smart IVR)", "hotline:menu_after_hours",
+                                      {"1": "readings", "2": "balance", "3": "outages", "4": "callback"}),
+                                 {"readings": "readings", "balance": "balance", "outages": "outages",
+                                  "callback": "callback_after_hours", "fail": "offer_callback"}),
+        "readings": Node(READINGS, {"done": "more", "failed": "need_help", "replaced": "need_help",
+                                    "no_meters": "need_help"}),
+        "balance": Node(BALANCE, {"done": "more", "failed": "need_help"}),
+        "outages": Node(Say("Плановые отключения", ("hotline:outages_none",)), {"done": "more"}),
+        "callback": Node(Do("Заказ обратного звонка (меню)", _callback("ivr_menu"), ("booked", "failed")),
+                         {"booked": "goodbye", "failed": "goodbye"}),
+        "callback_after_hours": Node(Do("Заказ обратного звонка (нерабочее время)", _callback("ivr_after_hours"),
+                                        ("booked", "failed")), {"booked": "goodbye", "failed": "goodbye"}),
+        "callback_from_queue": Node(Do("Заказ обратного звонка вместо ожидания", _callback("ivr_queue"),
+                                       ("booked", "failed")), {"booked": "goodbye", "failed": "goodbye"}),
+        "need_help": Node(Decide("Помощь оператора: рабочее время?", in_hours, ("open", "closed")),
+                          {"open": "operator", "closed": "offer_callback"}),
+        "operator": Node(Do("Очередь к операторам", to_operator, ("served", "timeout", "long_queue")),
+                         {"served": "@done", "timeout": "queue_offer", "long_queue": "long_queue_offer"}),
+        "queue_offer": Node(Menu("Долгое ожидание: перезвонить?", "hotline:queue_offer",
+                                 {"1": "callback", "2": "stay"}),
+                            {"callback": "callback_from_queue", "stay": "operator", "fail": "operator"}),
+        "long_queue_offer": Node(Menu("Длинная очередь: перезвонить?", "hotline:queue_busy_offer",
+                                      {"1": "callback", "2": "stay"}),
+                                 {"callback": "callback_from_queue", "stay": "operator", "fail": "operator"}),
+        "offer_callback": Node(Menu("Предложить обратный звонок", "hotline:cb_offer_after_hours",
+                                    {"1": "book", "2": "menu"}),
+                               {"book": "callback_after_hours", "menu": "hours_check", "fail": "goodbye"}),
+        "more": Node(Menu("Ещё вопрос?", "hotline:more_or_goodbye", {"1": "menu", "2": "bye"}),
+                     {"menu": "hours_check", "bye": "goodbye", "fail": "goodbye"}),
+        "goodbye": Node(Say("Прощание", ("hotline:goodbye",)), {"done": "@done"}),
+    },
+)
+
+__all__ = ["BALANCE", "HOTLINE", "IDENTIFY", "READINGS", "AgiError"]

@@ -1,0 +1,127 @@
+"""What the flows need from the database, as plain values (no ORM objects cross threads).
+
+Flows run in the controller's event loop; these synchronous queries run in a small thread
+pool of their own, so a slow query delays one caller, not the AMI reader or the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from accounts.models import Account, Meter, MeterReading, ReadingSource
+from accounts.service import find_by_number, find_by_phone, last_readings, record_reading
+from calls.models import Call
+from ivr.readings import Previous
+
+log = logging.getLogger("ivr")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MeterView:
+    id: int
+    serial: str
+    tariff: str
+    digits: int
+    zones: tuple[str, ...]
+    last: dict[str, Previous]
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    number: str
+    timezone: str
+    balance: Decimal
+    balance_at: date | None
+    meters: tuple[MeterView, ...]
+
+    @property
+    def tail(self) -> str:
+        """The last two digits, which identify the account to its holder without revealing it."""
+        return self.number[-2:]
+
+
+def _view(session: Session, account: Account) -> AccountView:
+    meters = []
+    for meter in sorted(account.meters, key=lambda m: m.id):
+        last = {
+            str(zone.value if hasattr(zone, "value") else zone): Previous(r.value, r.taken_on)
+            for zone, r in last_readings(session, meter.id).items()
+        }
+        meters.append(
+            MeterView(meter.id, meter.serial, str(meter.tariff.value if hasattr(meter.tariff, "value") else meter.tariff),
+                      meter.digits, tuple(str(z.value if hasattr(z, "value") else z) for z in meter.zones), last)
+        )
+    return AccountView(account.id, account.number, account.timezone, account.balance, account.balance_at,
+                       tuple(meters))
+
+
+class IvrData:
+    def __init__(self, sessions: sessionmaker[Session], workers: int = 4) -> None:
+        self.sessions = sessions
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ivr-db")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- queries (run in the pool) -----------------------------------------------------------
+
+    def accounts_by_phone(self, phone: str) -> list[AccountView]:
+        with self.sessions() as s:
+            return [_view(s, a) for a in find_by_phone(s, phone)]
+
+    def account_by_number(self, number: str) -> AccountView | None:
+        with self.sessions() as s:
+            account = find_by_number(s, number)
+            return None if account is None else _view(s, account)
+
+    def account(self, account_id: int) -> AccountView | None:
+        with self.sessions() as s:
+            account = s.get(Account, account_id)
+            return None if account is None else _view(s, account)
+
+    def store_reading(self, meter_id: int, zone: str, value: int, linkedid: str, submitted_by: str) -> int:
+        with self.sessions.begin() as s:
+            meter = s.scalar(select(Meter).options(selectinload(Meter.account)).where(Meter.id == meter_id))
+            if meter is None:
+                raise LookupError(f"no meter {meter_id}")
+            call_id = s.scalar(select(Call.id).where(Call.linkedid == linkedid))
+            reading = record_reading(s, meter, zone, Decimal(value), ReadingSource.IVR_DTMF, call_id=call_id)
+            reading.submitted_by = submitted_by
+            s.flush()
+            return int(reading.id)
+
+    def link_call(self, linkedid: str, account_id: int) -> None:
+        with self.sessions.begin() as s:
+            call = s.scalar(select(Call).where(Call.linkedid == linkedid))
+            if call is not None and call.account_id is None:
+                call.account_id = account_id
+
+    def request_callback(self, phone: str, source: str, account_id: int | None, linkedid: str, now: Any) -> bool:
+        """A callback order from the IVR (one open order per number: a repeat updates it)."""
+        from callback_queue.service import request_callback
+
+        with self.sessions.begin() as s:
+            call_id = s.scalar(select(Call.id).where(Call.linkedid == linkedid))
+            request_callback(s, phone, source, "ivr", account_id=account_id, origin_call_id=call_id, now=now)
+        return True
+
+    def call_id(self, linkedid: str) -> int | None:
+        with self.sessions() as s:
+            return s.scalar(select(Call.id).where(Call.linkedid == linkedid))
+
+
+__all__ = ["AccountView", "IvrData", "MeterReading", "MeterView"]
