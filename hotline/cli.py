@@ -326,5 +326,22 @@ def _print_calls(settings: Settings, limit: int) -> None:
             )
 
 
+@app.command()
+def bench(
+    name: Annotated[str, typer.Argument(help="inbound")],
+    levels: Annotated[str, typer.Option(help="inbound: concurrent calls per step")] = "50,100,200,300,400",
+    rate: Annotated[float, typer.Option(help="inbound: new calls per second")] = 20.0,
+    keep: Annotated[bool, typer.Option(help="leave the benchmark stack running")] = False,
+) -> None:
+    """Measure the real stack on this machine; the last line printed is one JSON object."""
+    logging.basicConfig(level=logging.WARNING)
+    if name == "inbound":
+        from hotline.bench.inbound import cli as inbound
+
+        inbound(levels, rate, keep)
+        return
+    _fail(f"no benchmark named {name!r}; available: inbound")
+
+
 if __name__ == "__main__":
     app()

@@ -15,6 +15,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The system clock moved by a fixed offset: a test stack living on another date (a
+    holiday, a Sunday night) while time still flows. Refused in production by Settings."""
+
+    def __init__(self, offset_seconds: float) -> None:
+        self.offset = timedelta(seconds=offset_seconds)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FixedClock:
     """A clock a test sets and moves by hand."""
 

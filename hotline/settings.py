@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     console_port: int = 8080
     console_secret_key: str = DEV_CONSOLE_SECRET
 
+    # Admin-editable documents (hours, queue) are re-read at most this often (seconds).
+    config_cache_seconds: float = 5.0
+    # Tests and demos only: the controller's clock runs this many seconds ahead (refused in
+    # production).
+    clock_offset_seconds: float = 0.0
+
     # AMI reconnect backoff (seconds).
     ami_backoff_initial: float = 0.5
     ami_backoff_max: float = 10.0
@@ -86,6 +92,8 @@ class Settings(BaseSettings):
                 )
                 if value == default or len(value) < 12
             ]
+            if self.clock_offset_seconds:
+                bad.append("HOTLINE_CLOCK_OFFSET_SECONDS (a test setting)")
             if bad:
                 raise ValueError(
                     "refusing to start in production with development or short secrets: "

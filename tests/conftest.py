@@ -53,6 +53,8 @@ def controller_synced(harness: Stack) -> bool:
 
 @pytest.fixture
 async def e2e(stack: Stack) -> AsyncIterator[Stack]:
-    """The stack, with no channel left over from the previous test."""
+    """The stack, with no channel left over from the previous test and default admin settings."""
     await stack.hangup_all()
     yield stack
+    for key in ("hours.operators", "hours.callbacks", "queue"):
+        stack.clear_config(key)

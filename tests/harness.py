@@ -48,6 +48,7 @@ def test_settings(data_dir: Path, db_url: str = "") -> Settings:
         pbx_node="testpbx",
         ami_backoff_initial=0.2,
         ami_backoff_max=1.0,
+        config_cache_seconds=0.2,
     )
 
 
@@ -134,6 +135,22 @@ class Stack:
 
         return await self.wait_call(caller_id, f"noted {kind} {match}", timeout, has)
 
+    # -- admin documents (hours, queue) -------------------------------------------------------
+
+    def set_config(self, key: str, value: dict[str, Any]) -> None:
+        from hotline.config_store import write
+
+        with self.sessions.begin() as s:
+            write(s, key, value, actor="tests")
+
+    def clear_config(self, key: str) -> None:
+        from hotline.config_store import ConfigEntry
+
+        with self.sessions.begin() as s:
+            entry = s.get(ConfigEntry, key)
+            if entry is not None:
+                s.delete(entry)
+
     # -- the controller ----------------------------------------------------------------------
 
     def synced_at(self) -> str | None:
@@ -166,6 +183,17 @@ class Stack:
         return not await self.channels()
 
 
+def operators_schedule(open_all_week: bool) -> dict[str, Any]:
+    """An operators' schedule open around the clock, or never open (no holidays applied)."""
+    from hotline.hours import OPERATOR_HOURS, WEEKDAY_KEYS, to_json
+
+    doc = to_json(OPERATOR_HOURS)
+    doc["weekly"] = {key: (["00:00-24:00"] if open_all_week else []) for key in WEEKDAY_KEYS}
+    doc["observe_public_holidays"] = False
+    doc["shorten_pre_holiday"] = False
+    return doc
+
+
 def recording_stats(path: Path) -> dict[str, float]:
     out = subprocess.run(["sox", str(path), "-n", "stats"], capture_output=True, text=True).stderr
     stats = {}
@@ -185,3 +213,44 @@ def make_voice(cache_dir: Path, text: str = VOICE_TEXT) -> Path:
     from telephony.sipp.audio import to_ulaw
 
     return to_ulaw(render(text, cache_dir), cache_dir)
+
+
+@dataclass
+class Script:
+    """Drives one caller through a flow: wait for a step, then release the next key press."""
+
+    stack: Stack
+    caller: Caller
+    seen: int = -1  # index of the last flow event already matched
+
+    async def reach(self, step: str, timeout: float = 40.0, flow: str | None = None) -> None:
+        """Wait until the flow enters `step` (a new occurrence, after the ones already seen)."""
+
+        def probe() -> int | None:
+            record = self.stack.call_record(self.caller.caller_id)
+            if record is None:
+                return None
+            for i, e in enumerate(record.events):
+                if i > self.seen and e.kind == "flow" and e.data.get("step") == step and (
+                    flow is None or e.data.get("flow") == flow
+                ):
+                    return i + 1  # truthy even for index 0
+            return None
+
+        self.seen = await poll(probe, timeout, f"step {step!r} for caller {self.caller.caller_id}") - 1
+
+    async def press(self) -> None:
+        assert self.stack.ami is not None
+        await self.caller.go(self.stack.ami)
+
+    async def at(self, step: str, timeout: float = 40.0) -> None:
+        """Wait for `step`, then press the caller's next keys."""
+        await self.reach(step, timeout)
+        await self.press()
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        record = self.stack.call_record(self.caller.caller_id)
+        return [] if record is None else [e.data for e in record.events if e.kind == kind]
+
+    def steps(self) -> list[str]:
+        return [d.get("step", "") for d in self.events("flow")]

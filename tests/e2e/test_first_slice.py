@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from harness import Stack, make_voice, poll, recording_stats
+from harness import Script, Stack, make_voice, operators_schedule, poll, recording_stats
 
 from calls.models import CallDirection, CallOutcome
 from telephony.sipp import Dtmf, Go, Hangup, Pause, Voice
@@ -19,10 +19,15 @@ pytestmark = pytest.mark.stack
 
 
 async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
+    e2e.set_config("hours.operators", operators_schedule(True))  # whatever the hour of the test run
     voice = make_voice(e2e.workdir / "voices")
-    caller = await e2e.call(e2e.settings.hotline_number, [Voice(voice, wait=False)])
-
-    result = await caller.wait(timeout=60)  # the flow says goodbye and the PBX hangs up
+    # Speaks, asks for outage information (3), then ends the call from the "more?" menu (2).
+    caller = await e2e.call(e2e.settings.hotline_number,
+                            [Voice(voice, wait=False), Go(), Dtmf("3"), Go(), Dtmf("2")])
+    script = Script(e2e, caller)
+    await script.at("main_menu")
+    await script.at("more")
+    result = await caller.wait(timeout=60)  # goodbye, and the PBX hangs up
     assert result.ok, result.explain()
 
     call = await e2e.wait_ended(caller.caller_id)
@@ -36,8 +41,7 @@ async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
     # The disclosure comes before anything the flow says.
     kinds = [e.kind for e in call.events]
     assert kinds.index("disclosure") < kinds.index("flow"), kinds
-    flow_steps = [e.data["step"] for e in call.events if e.kind == "flow"]
-    assert flow_steps == ["welcome", "goodbye"]
+    assert script.steps()[:3] == ["hours_check", "main_menu", "outages"]
 
     # The recording exists, covers the call, and is not silence.
     assert call.recording_path

@@ -1,0 +1,233 @@
+"""The hotline IVR with real SIP calls: hours, menus, identification, readings, queue, callbacks.
+
+Each caller's keys are released when the flow reaches the step that listens for them
+(`Script.at`), so no test depends on how long a prompt lasts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from harness import Script, Stack, operators_schedule, poll
+from sqlalchemy import select
+
+from accounts.models import MeterReading, ReadingSource
+from calls.models import Call
+from hotline.stack import stack as parts
+from telephony.sipp import Dtmf, Go, Hangup
+
+pytestmark = pytest.mark.stack
+
+@pytest.fixture
+async def ivr(e2e: Stack):  # type: ignore[no-untyped-def]
+    e2e.set_config("queue", {"offer_callback_after_s": 4, "long_queue": 5})
+    yield e2e
+    for member in ("operator1", "operator2"):
+        try:
+            await e2e.ami.action("QueueRemove", Queue="operators", Interface=f"PJSIP/{member}")
+        except Exception:  # noqa: BLE001 - not a member
+            pass
+
+
+def keys(*presses: str, hangup: bool = False) -> list:
+    steps: list = []
+    for p in presses:
+        steps += [Go(), Dtmf(p)]
+    if hangup:
+        steps += [Go(), Hangup()]
+    return steps
+
+
+async def test_in_hours_caller_reaches_an_operator_through_the_queue(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    operator = await ivr.callee("operator1", "answer", hold_ms=0)
+    await ivr.ami.action("QueueAdd", Queue="operators", Interface="PJSIP/operator1", MemberName="operator1")
+    caller = await ivr.call(ivr.settings.hotline_number, keys("0", hangup=True))
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.reach("operator")
+    record = await ivr.wait_call(caller.caller_id, "bridged to operator1", check=lambda c: any(
+        e.kind == "dialend" and e.data.get("status") == "ANSWER" and "operator1" in e.data.get("dest", "")
+        for e in c.events))
+    assert record.answered_at is not None
+    await s.press()  # the caller hangs up after talking to the operator
+    assert (await caller.wait(30)).ok
+    assert (await operator.wait(30)).ok
+    queue = s.events("queue")
+    assert queue[0]["event"] == "join"
+    ended = await ivr.wait_ended(caller.caller_id)
+    assert ended.recording_path and (ivr.settings.recordings_dir / ended.recording_path).exists()
+
+
+async def test_out_of_hours_self_service_and_callback_offer(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(False))
+    caller = await ivr.call(ivr.settings.hotline_number, keys("4"))
+    s = Script(ivr, caller)
+    await s.at("after_hours_menu")
+    await s.reach("callback_after_hours")
+    assert (await caller.wait(60)).ok  # accepted, goodbye, the PBX hangs up
+    assert s.events("callback") == [{"source": "ivr_after_hours", "booked": True}]
+    assert "main_menu" not in s.steps()
+    await _order_for(ivr, caller.caller_id, "ivr_after_hours")
+
+
+async def test_public_holiday_is_out_of_hours(ivr: Stack) -> None:
+    """1 January 2027 is a Friday and a public holiday: operators are off, whatever the weekday."""
+    from hotline.hours import OPERATOR_HOURS, to_json
+
+    ivr.set_config("hours.operators", to_json(OPERATOR_HOURS))  # the default Mon–Fri 08–20
+    target = datetime(2027, 1, 1, 11, 0, tzinfo=ZoneInfo(ivr.settings.timezone))
+    shifted = ivr.settings.model_copy(update={"clock_offset_seconds": (target - datetime.now(ZoneInfo("UTC"))).total_seconds()})
+    parts.stop_controller(ivr.settings)
+    before = ivr.synced_at()
+    parts.start_controller(shifted)
+    try:
+        await poll(lambda: ivr.synced_at() not in (None, before), 30, "the shifted controller to sync")
+        caller = await ivr.call(ivr.settings.hotline_number, keys(hangup=True))
+        s = Script(ivr, caller)
+        await s.at("after_hours_menu")
+        assert (await caller.wait(30)).ok
+        assert "main_menu" not in s.steps()
+    finally:
+        parts.stop_controller(ivr.settings)
+        before = ivr.synced_at()
+        parts.start_controller(ivr.settings)
+        await poll(lambda: ivr.synced_at() not in (None, before), 30, "the controller to sync again")
+
+
+async def test_identified_by_caller_number_hears_the_balance(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    caller = await ivr.call(ivr.settings.hotline_number, keys("2", "1", "2"), caller_id="79990000001")
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.at("confirm_known")  # "ends in 11, right?" -> 1
+    await s.at("more")  # after the balance: 2, goodbye
+    assert (await caller.wait(60)).ok
+    assert s.events("identified")[0]["how"] == "caller_number"
+    assert s.events("balance") == [{"told": True}]
+    call = await ivr.wait_ended(caller.caller_id)
+    assert call.account_id == s.events("identified")[0]["account_id"]
+
+
+async def test_identified_by_account_number_after_failures(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    presses = ("2", "123#", "999999999#", "430100000022#", "2")
+    caller = await ivr.call(ivr.settings.hotline_number, keys(*presses))  # an unknown number
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.at("enter_number")  # too short
+    await s.at("enter_number")  # well formed, no such account
+    await s.at("enter_number")  # the demo account
+    await s.at("more")
+    assert (await caller.wait(60)).ok
+    results = [e["result"] for e in s.events("identification")]
+    assert results == ["bad_format", "not_found"]
+    assert s.events("identified")[0]["how"] == "account_number"
+    assert s.events("balance") == [{"told": True}]
+
+
+async def test_three_identification_failures_go_to_the_operator_queue(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    caller = await ivr.call(ivr.settings.hotline_number, keys("2", "1#", "2#", "3#", hangup=True))
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    for _ in range(3):
+        await s.at("enter_number")
+    await s.reach("operator")
+    await s.press()
+    assert (await caller.wait(30)).ok
+    assert s.events("balance") == []  # nothing confidential without identification
+
+
+async def test_keypad_reading_with_read_back_reentry_and_confirmation(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    # caller 1: single-zone meter, previous 12345 kWh
+    presses = ("1", "1", "12400#", "2", "12450#", "1", "2")
+    caller = await ivr.call(ivr.settings.hotline_number, keys(*presses), caller_id="79990000001")
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.at("confirm_known")
+    await s.at("enter")
+    await s.at("read_back")  # "you entered 12400" -> 2: enter again
+    await s.at("enter")
+    await s.at("read_back")  # 12450 -> 1
+    await s.at("more")
+    assert (await caller.wait(60)).ok
+    stored = s.events("readings")
+    assert [e["value"] for e in stored if e.get("event") == "stored"] == [12450]
+    call = await ivr.wait_ended(caller.caller_id)
+    with ivr.sessions() as db:
+        reading = db.scalar(select(MeterReading).where(MeterReading.call_id == call.id))
+    assert reading is not None
+    assert reading.value == Decimal(12450) and reading.source == ReadingSource.IVR_DTMF
+    assert reading.submitted_by == "79990000001"
+
+
+async def test_reading_validation_rules(ivr: Stack) -> None:
+    """Caller 5: one 6-digit meter, previous 30512. Letters, too many digits, below the
+    previous (not a replacement: enter again), an implausible jump (confirmed twice)."""
+    ivr.set_config("hours.operators", operators_schedule(True))
+    presses = ("1", "1", "1*2#", "12345678#", "30000#", "1", "2", "99999#", "1", "1", "2")
+    caller = await ivr.call(ivr.settings.hotline_number, keys(*presses), caller_id="79990000005")
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.at("confirm_known")
+    await s.at("enter")  # 1*2: not digits
+    await s.at("enter")  # 8 digits on a 6-digit meter
+    await s.at("enter")  # 30000 < 30512
+    await s.at("read_back")
+    await s.at("below_previous")  # 2: not replaced, enter again
+    await s.at("enter")  # 99999: 69487 kWh in a month
+    await s.at("read_back")
+    await s.at("jump")  # confirm once more
+    await s.at("more")
+    assert (await caller.wait(60)).ok
+    rejected = [e["reason"] for e in s.events("readings") if e.get("event") == "rejected"]
+    assert rejected == ["malformed", "too_many_digits"]
+    checks = [e["result"] for e in s.events("readings") if e.get("event") == "check"]
+    assert checks == ["below_previous", "implausible_jump"]
+    stored = [e["value"] for e in s.events("readings") if e.get("event") == "stored"]
+    assert stored == [99999]
+
+
+async def test_below_previous_as_meter_replacement_goes_to_the_operator(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    caller = await ivr.call(ivr.settings.hotline_number, keys("1", "1", "100#", "1", "1", hangup=True),
+                            caller_id="79990000008")
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.at("confirm_known")
+    await s.at("enter")
+    await s.at("read_back")
+    await s.at("below_previous")  # 1: the meter was replaced
+    await s.reach("operator")
+    await s.press()
+    assert (await caller.wait(30)).ok
+    assert [e for e in s.events("readings") if e.get("event") == "stored"] == []
+
+
+async def test_queue_timeout_offers_a_callback_and_books_it(ivr: Stack) -> None:
+    ivr.set_config("hours.operators", operators_schedule(True))
+    caller = await ivr.call(ivr.settings.hotline_number, keys("0", "1"), caller_id="79990000006")
+    s = Script(ivr, caller)
+    await s.at("main_menu")
+    await s.at("queue_offer", timeout=40)  # no operator within the (test) 4 s
+    assert (await caller.wait(60)).ok
+    assert s.events("queue")[-1]["status"] == "TIMEOUT"
+    assert s.events("callback") == [{"source": "ivr_queue", "booked": True}]
+    await _order_for(ivr, "79990000006", "ivr_queue")
+
+
+async def _order_for(ivr: Stack, caller_id: str, source: str) -> None:
+    from callback_queue.models import CallbackOrder
+
+    with ivr.sessions() as db:
+        order = db.scalar(select(CallbackOrder).where(CallbackOrder.phone == f"+{caller_id}")
+                          .order_by(CallbackOrder.id.desc()))
+        call = db.scalar(select(Call).where(Call.caller_number == caller_id).order_by(Call.id.desc()))
+    assert order is not None, "the callback order is in the database"
+    assert str(getattr(order.source, "value", order.source)) == source
+    assert call is not None and order.origin_call_id == call.id

@@ -1,0 +1,108 @@
+"""The flow engine and the hotline's declared tables (pure: a fake call, no PBX)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ivr.flow import Decide, Do, FlowDef, FlowError, Menu, Node, Say
+
+
+@dataclass
+class FakeCall:
+    answers: list[str]
+    said: list[list[str]] = field(default_factory=list)
+    asked: list[list[str]] = field(default_factory=list)
+    notes: list[tuple[str, dict]] = field(default_factory=list)
+
+    def note(self, kind: str, **data: Any) -> None:
+        self.notes.append((kind, data))
+
+    async def say(self, sounds: list[str]) -> None:
+        self.said.append(sounds)
+
+    async def ask(self, prompt: list[str], max_digits: int = 1, timeout_ms: int = 0) -> str:
+        self.asked.append(prompt)
+        return self.answers.pop(0) if self.answers else ""
+
+    def steps(self) -> list[str]:
+        return [d["step"] for k, d in self.notes if k == "flow"]
+
+
+MENU = Menu("menu", "hotline:menu", {"1": "one", "2": "two"})
+
+
+def flow() -> FlowDef:
+    return FlowDef("t", start="menu", nodes={
+        "menu": Node(MENU, {"one": "say", "two": "@left", "fail": "@failed"}),
+        "say": Node(Say("hello", ("hotline:hi",)), {"done": "@done"}),
+    })
+
+
+async def test_menu_choice_leads_where_the_table_says() -> None:
+    call = FakeCall(["1"])
+    assert await flow().run(call) == "done"
+    assert call.steps() == ["menu", "say"]
+    assert call.said == [["hotline:hi"]]
+
+
+async def test_menu_reprompts_twice_then_fails_never_silent() -> None:
+    call = FakeCall(["", "9", ""])
+    assert await flow().run(call) == "failed"
+    assert len(call.asked) == 3
+    assert call.said == [["hotline:no_input"], ["hotline:invalid_choice"]]
+    outcomes = [d["outcome"] for k, d in call.notes if k == "choice"]
+    assert outcomes == ["no_input", "invalid", "no_input"]
+
+
+async def test_invalid_then_valid() -> None:
+    call = FakeCall(["7", "2"])
+    assert await flow().run(call) == "left"
+
+
+def test_declaration_errors_are_caught_when_declared() -> None:
+    with pytest.raises(FlowError, match="lead nowhere"):
+        FlowDef("bad", start="menu", nodes={"menu": Node(MENU, {"one": "@x"})})
+    with pytest.raises(FlowError, match="undeclared"):
+        FlowDef("bad", start="menu", nodes={"menu": Node(MENU, {"one": "nowhere", "two": "@x", "fail": "@x"})})
+    with pytest.raises(FlowError, match="no outcome"):
+        FlowDef("bad", start="menu", nodes={"menu": Node(MENU, {"one": "@x", "two": "@x", "fail": "@x", "three": "@x"})})
+    with pytest.raises(FlowError, match="start state"):
+        FlowDef("bad", start="nope", nodes={"menu": Node(MENU, {"one": "@x", "two": "@x", "fail": "@x"})})
+
+
+async def test_nested_flows_and_actions() -> None:
+    async def act(call: Any) -> str:
+        return "ok"
+
+    inner = FlowDef("inner", start="a", nodes={"a": Node(Do("act", act, ("ok",)), {"ok": "@fine"})})
+    outer = FlowDef("outer", start="d", nodes={
+        "d": Node(Decide("branch", lambda c: "x", ("x", "y")), {"x": "inner", "y": "@other"}),
+        "inner": Node(inner, {"fine": "@done"}),
+    })
+    call = FakeCall([])
+    assert await outer.run(call) == "done"
+    assert call.steps() == ["d", "inner", "a"]
+    assert inner.outcomes == ("fine",)
+
+
+async def test_do_must_return_a_declared_outcome() -> None:
+    async def act(call: Any) -> str:
+        return "surprise"
+
+    f = FlowDef("f", start="a", nodes={"a": Node(Do("act", act, ("ok",)), {"ok": "@done"})})
+    with pytest.raises(FlowError, match="undeclared outcome"):
+        await f.run(FakeCall([]))
+
+
+def test_the_hotline_tables_are_complete_and_readable() -> None:
+    from ivr.hotline import HOTLINE
+
+    text = HOTLINE.describe()
+    assert "Главное меню" in text and "operator" in text
+    # every menu of the hotline ends somewhere sensible on failure
+    for name, node in HOTLINE.nodes.items():
+        if isinstance(node.step, Menu):
+            assert "fail" in node.on, name
