@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -383,3 +383,52 @@ def import_file(
     return upsert_accounts(
         session, source.records(), default_timezone=default_timezone, today=today
     )
+
+
+# ---- readings for billing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadingRow:
+    """One reading as billing takes it: a cursor (the row id) and what was given, by whom."""
+
+    id: int
+    account_number: str
+    meter_serial: str
+    zone: str
+    value: Decimal
+    taken_on: date
+    source: str
+    submitted_by: str | None
+    call_id: int | None
+    created_at: datetime
+
+
+READING_EXPORT_COLUMNS = (
+    "id", "account_number", "meter_serial", "zone", "value", "taken_on", "source", "submitted_by", "call_id",
+    "created_at",
+)
+
+
+def readings_since(session: Session, cursor: int = 0, limit: int = 1000) -> tuple[list[ReadingRow], int]:
+    """Readings we took (not billing's own), added after `cursor`, oldest first; and the next cursor.
+
+    Billing calls this repeatedly with the cursor it got last time, so nothing is lost or
+    taken twice even while new readings arrive.
+    """
+    statement = (
+        select(MeterReading.id, Account.number, Meter.serial, MeterReading.zone, MeterReading.value,
+               MeterReading.taken_on, MeterReading.source, MeterReading.submitted_by, MeterReading.call_id,
+               MeterReading.created_at)
+        .join(Meter, Meter.id == MeterReading.meter_id)
+        .join(Account, Account.id == Meter.account_id)
+        .where(MeterReading.id > cursor, MeterReading.source != ReadingSource.BILLING)
+        .order_by(MeterReading.id)
+        .limit(limit)
+    )
+    rows = [
+        ReadingRow(r[0], r[1], r[2], str(getattr(r[3], "value", r[3])), r[4], r[5],
+                   str(getattr(r[6], "value", r[6])), r[7], r[8], r[9])
+        for r in session.execute(statement)
+    ]
+    return rows, (rows[-1].id if rows else cursor)

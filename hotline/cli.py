@@ -179,6 +179,33 @@ def _seed_demo(settings: Settings) -> None:
         seed_demo(session)
 
 
+@app.command("readings-export")
+def readings_export(
+    out: Annotated[Path, typer.Option(help="CSV file to write (UTF-8 with BOM, ';')")],
+    since: Annotated[int, typer.Option(help="Cursor: export readings with a larger id")] = 0,
+) -> None:
+    """Export readings taken by the hotline for billing; prints the next cursor."""
+    import csv
+
+    from accounts.service import READING_EXPORT_COLUMNS, readings_since
+    from hotline.db import make_engine, make_session_factory
+
+    settings = _settings()
+    sessions = make_session_factory(make_engine(settings.db_url))
+    cursor, count = since, 0
+    with sessions() as s, open(out, "w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f, delimiter=";")
+        writer.writerow(READING_EXPORT_COLUMNS)
+        while True:
+            rows, cursor = readings_since(s, cursor, 5000)
+            if not rows:
+                break
+            for r in rows:
+                writer.writerow([getattr(r, c) for c in READING_EXPORT_COLUMNS])
+            count += len(rows)
+    typer.echo(json.dumps({"exported": count, "next_cursor": cursor, "file": str(out)}))
+
+
 # ---- services -----------------------------------------------------------------------------
 
 

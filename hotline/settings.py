@@ -20,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_AMI_SECRET = "dev-ami-secret-change-me"
 DEV_CONSOLE_SECRET = "dev-console-secret-change-me"
 DEV_SIP_PASSWORD = "dev-sip-password"
+DEV_BILLING_TOKEN = "dev-billing-token-change-me"
 
 
 class Settings(BaseSettings):
@@ -69,6 +70,8 @@ class Settings(BaseSettings):
     # The console.
     console_port: int = 8080
     console_secret_key: str = DEV_CONSOLE_SECRET
+    # The billing system's token for GET /api/readings.
+    billing_api_token: str = DEV_BILLING_TOKEN
 
     # Admin-editable documents (hours, queue) are re-read at most this often (seconds).
     config_cache_seconds: float = 5.0
@@ -89,6 +92,7 @@ class Settings(BaseSettings):
                     ("HOTLINE_AMI_SECRET", self.ami_secret, DEV_AMI_SECRET),
                     ("HOTLINE_CONSOLE_SECRET_KEY", self.console_secret_key, DEV_CONSOLE_SECRET),
                     ("HOTLINE_SIP_PASSWORD", self.sip_password, DEV_SIP_PASSWORD),
+                    ("HOTLINE_BILLING_API_TOKEN", self.billing_api_token, DEV_BILLING_TOKEN),
                 )
                 if value == default or len(value) < 12
             ]

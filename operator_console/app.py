@@ -21,7 +21,7 @@ from hotline.clock import Clock, SystemClock
 from hotline.db import make_engine, make_session_factory, upgrade
 from hotline.settings import Settings
 from operator_console.exceptions import ApiError
-from operator_console.routes import calls, health, pages
+from operator_console.routes import calls, health, pages, readings
 
 __all__ = ["create_app", "serve"]
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(calls.router)
+    app.include_router(readings.router)
     return app
 
 
