@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from calls.registry import CallEnded, CallRegistry, CallStarted, Effect, LiveChannel
+from calls.registry import CallEnded, CallNoted, CallRegistry, CallStarted, Effect, LiveChannel
 from calls.service import CallStore
 from hotline.clock import Clock
 from hotline.events import EventBus
@@ -126,7 +126,9 @@ class CallTracker:
 
     async def _publish(self, effect: Effect) -> None:
         name = type(effect).__name__
-        data = {k: v for k, v in vars(effect).items() if k not in ("caller_number", "caller_name")}
+        data = {k: v for k, v in vars(effect).items() if k not in ("caller_number", "caller_name", "kind")}
+        if isinstance(effect, CallNoted):
+            data["note"] = effect.kind
         await self.bus.publish(name, **data)
         if isinstance(effect, CallStarted):
             await self.bus.set_live(effect.linkedid, {"started_at": effect.at, "direction": effect.direction,

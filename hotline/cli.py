@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from hotline.hours_cli import hours_app
 from hotline.settings import REPO_ROOT, Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Contact-centre hotline on a real Asterisk.")
@@ -21,6 +22,7 @@ accounts_app = typer.Typer(no_args_is_help=True, help="Customers' accounts (the 
 app.add_typer(pbx_app, name="pbx")
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(hours_app, name="hours", help="Operators' and callbacks' working hours (holidays, overrides).")
 
 
 def _settings() -> Settings:

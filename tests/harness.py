@@ -83,6 +83,7 @@ class Stack:
     workdir: Path
     sessions: sessionmaker[Session] = field(init=False)
     ami: AmiClient | None = None
+    _first_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sessions = make_session_factory(make_engine(self.settings.db_url))
@@ -97,7 +98,15 @@ class Stack:
         caller_id = caller_id or self.new_caller_id()
         folder = self.workdir / "sipp" / f"{caller_id}-{number}"
         caller = Caller(number, caller_id, list(steps), folder, self.settings.bind_address, self.settings.sip_port)
+        # Calls from this number before now belong to earlier tests: never match them.
+        self._first_id[caller_id] = self._max_call_id() + 1
         return await caller.start()
+
+    def _max_call_id(self) -> int:
+        from sqlalchemy import func
+
+        with self.sessions() as s:
+            return int(s.scalar(select(func.max(Call.id))) or 0)
 
     async def callee(self, endpoint: str, mode: str = "answer", **kw: Any) -> Callee:
         """A sipp UAS on the static contact of `operatorN` or `calleeN`."""
@@ -110,9 +119,11 @@ class Stack:
     # -- the database ------------------------------------------------------------------------
 
     def call_record(self, caller_id: str) -> Call | None:
+        """The latest call from `caller_id` placed by this session's `call()`."""
         with self.sessions() as s:
             return s.scalar(
-                select(Call).options(selectinload(Call.events)).where(Call.caller_number == caller_id)
+                select(Call).options(selectinload(Call.events))
+                .where(Call.caller_number == caller_id, Call.id >= self._first_id.get(caller_id, 0))
                 .order_by(Call.id.desc()).limit(1)
             )
 

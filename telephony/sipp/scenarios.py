@@ -151,11 +151,15 @@ def caller_scenario(
     hung_up = False
     for step in steps:
         if isinstance(step, Dtmf):
-            for digit in step.digits:
+            for i, digit in enumerate(step.digits):
                 pcap = dtmf_pcaps[key_index] if dtmf_pcaps else dtmf_pcap(digit)
                 key_index += 1
+                if i:
+                    out.append(f'  <pause milliseconds="{DTMF_PCAP_MS + step.gap_ms}"/>')
+                # play_pcap_audio runs in the background: after the last key the scenario
+                # moves on at once, so a test's next "go" (NOTIFY) never arrives during a
+                # pause, which makes sipp skip the actions that follow it.
                 out.append(f'  <nop><action><exec play_pcap_audio={quoteattr(str(pcap))}/></action></nop>')
-                out.append(f'  <pause milliseconds="{DTMF_PCAP_MS + step.gap_ms}"/>')
         elif isinstance(step, Voice):
             out.append(f'  <nop><action><exec rtp_stream={quoteattr(f"{step.wav},1,0")}/></action></nop>')
             if step.wait and step.duration_ms:

@@ -23,7 +23,7 @@ async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
     voice = make_voice(e2e.workdir / "voices")
     # Speaks, asks for outage information (3), then ends the call from the "more?" menu (2).
     caller = await e2e.call(e2e.settings.hotline_number,
-                            [Voice(voice, wait=False), Go(), Dtmf("3"), Go(), Dtmf("2")])
+                            [Voice(voice, wait=False), Go(), Pause(400), Dtmf("3"), Go(), Pause(400), Dtmf("2")])
     script = Script(e2e, caller)
     await script.at("main_menu")
     await script.at("more")
