@@ -181,6 +181,16 @@ def _seed_demo(settings: Settings) -> None:
         seed_demo(session)
 
 
+@app.command()
+def flows() -> None:
+    """Print the hotline's call flows as declared (states, and where each answer leads)."""
+    from ivr.hotline import BALANCE, HOTLINE, IDENTIFY, READINGS
+
+    for flow in (HOTLINE, IDENTIFY, READINGS, BALANCE):
+        typer.echo(flow.describe())
+        typer.echo("")
+
+
 @app.command("readings-export")
 def readings_export(
     out: Annotated[Path, typer.Option(help="CSV file to write (UTF-8 with BOM, ';')")],
