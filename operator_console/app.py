@@ -14,9 +14,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from callback_queue.routes import router as callbacks_router
 from hotline.clock import Clock, SystemClock
 from hotline.db import make_engine, make_session_factory, upgrade
 from hotline.settings import Settings
@@ -38,6 +40,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.redis.aclose()
         engine.dispose()
 
     app = FastAPI(
@@ -50,6 +53,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.clock = clock or SystemClock()
     app.state.time_zone = _time_zone(settings.timezone)
+    app.state.redis = aioredis.from_url(settings.redis_dsn, socket_timeout=2, socket_connect_timeout=2)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -58,6 +62,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(calls.router)
+    app.include_router(callbacks_router)
     app.include_router(readings.router)
     return app
 

@@ -1,0 +1,289 @@
+"""HTTP API of callback orders, mounted by the console under ``/api/callbacks``.
+
+``POST /api/callbacks`` is the website's "Обратный звонок" form (004 §8.4, Annex 1). It is
+public by nature: anyone on the internet can send it, which is why it is rate-limited per
+client address and per phone number, idempotent (``Idempotency-Key`` header), and answers
+with the phone number masked. Behind a reverse proxy, run uvicorn with the proxy's address
+trusted (``--forwarded-allow-ips``) so the limit counts customers, not the proxy.
+
+``GET /api/callbacks/{id}`` is for staff (the order's state and its trail). Staff
+authentication arrives with the console issue; until then the console must not be exposed
+beyond the contact centre's network.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from callback_queue import service
+from callback_queue.exceptions import CallbackError, InvalidPhone, InvalidRequest, RateLimited
+from callback_queue.lifecycle import STATE_TEXT
+from callback_queue.models import CallbackOrder, CallbackSource
+from callback_queue.queue import CallbackQueue
+from callback_queue.ratelimit import FixedWindowLimiter, hashed
+from callback_queue.schemas import CallbackAccepted, CallbackDetail, CallbackRequest, TransitionOut
+from callback_queue.settings import CallbackSettings
+from hotline import config_store
+from hotline.clock import FixedClock
+from hotline.hours import HoursService
+from hotline.privacy import mask_phone
+from operator_console.deps import NowDep, SessionDep, SettingsDep, TimeZoneDep
+
+__all__ = ["get_callback_settings", "get_redis", "router"]
+
+log = logging.getLogger("callback_queue.api")
+
+router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
+
+WEB_ACTOR = "web"
+
+_FIELD_NAMES = {
+    "phone": "номер телефона",
+    "name": "имя",
+    "comment": "комментарий",
+    "preferred_from": "удобное время «с»",
+    "preferred_to": "удобное время «до»",
+}
+
+
+@lru_cache(maxsize=1)
+def get_callback_settings() -> CallbackSettings:
+    return CallbackSettings()
+
+
+def get_redis(request: Request) -> aioredis.Redis | None:
+    """The console's Redis client (``app.state.redis``); None: no rate limits, no live queue."""
+    return getattr(request.app.state, "redis", None)
+
+
+CallbackSettingsDep = Annotated[CallbackSettings, Depends(get_callback_settings)]
+RedisDep = Annotated[aioredis.Redis | None, Depends(get_redis)]
+
+
+def _error(error: CallbackError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.to_json(), status_code=error.status_code, headers=headers)
+
+
+def _form_error(error: ValidationError) -> CallbackError:
+    problems: list[str] = []
+    fields: list[str] = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        what = _FIELD_NAMES.get(field, field or "форма")
+        kind = item.get("type", "")
+        if kind in ("json_invalid", "json_type", "model_type", "model_attributes_type", "dict_type"):
+            problem = "форма не прочитана: ожидается JSON-объект"
+        elif kind == "missing":
+            problem = f"{what}: обязательное поле"
+        elif kind == "string_too_long":
+            problem = f"{what}: слишком длинно"
+        elif kind.startswith(("datetime", "date")):
+            problem = f"{what}: нужна дата и время, например 2026-11-24T10:00"
+        else:
+            problem = f"{what}: неверное значение"
+        if problem not in problems:
+            problems.append(problem)
+        if field:
+            fields.append(field)
+    return InvalidRequest("Проверьте заявку: " + "; ".join(problems) + ".", {"fields": fields})
+
+
+def _local(value: datetime | None, tz: tzinfo) -> datetime | None:
+    """A time from the form: without an offset it is the region's local time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=tz)
+
+
+async def _limit(limiter: FixedWindowLimiter | None, scope: str, key: str, limit: int,
+                 window_s: int, now: datetime) -> RateLimited | None:
+    if limiter is None or limit <= 0:
+        return None
+    try:
+        retry_after = await limiter.hit(scope, key, limit, window_s, now.timestamp())
+    except Exception as error:  # noqa: BLE001 - Redis away: let the customer through
+        log.warning("rate limit not checked, Redis unavailable: %s", error)
+        return None
+    return None if retry_after is None else RateLimited(retry_after, scope)
+
+
+class _SessionConfig:
+    """Admin documents read through the request's session (for :class:`HoursService`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return config_store.read(self.session, key)
+
+
+_WEEKDAYS_ON = ("в понедельник", "во вторник", "в среду", "в четверг", "в пятницу",
+                "в субботу", "в воскресенье")
+
+
+def when_text(session: Session, due_at: datetime, now: datetime, tz_name: str) -> str:
+    """When the customer can expect the call, in words: callback hours and holidays counted."""
+    hours = HoursService(_SessionConfig(session), FixedClock(now))
+    opening = hours.next_opening("callbacks", tz_name, max(due_at, now))
+    if opening is None:
+        return "Специалист перезвонит вам в рабочее время."
+    local_now = now.astimezone(opening.tzinfo)
+    if opening - local_now < timedelta(minutes=5):
+        return "Специалист перезвонит вам в ближайшее время."
+    days = (opening.date() - local_now.date()).days
+    day = ("сегодня" if days == 0 else "завтра" if days == 1
+           else f"{_WEEKDAYS_ON[opening.weekday()]}, {opening:%d.%m},")
+    return f"Специалист перезвонит вам {day} после {opening:%H:%M}."
+
+
+def _accepted(order: CallbackOrder, created: bool, when: str, first: str | None = None) -> CallbackAccepted:
+    if first is None:
+        first = "Заявка принята." if created else "Заявка на этот номер уже есть, мы её обновили."
+    return CallbackAccepted(
+        id=order.id,
+        state=order.state.value,
+        state_text=STATE_TEXT[order.state],
+        phone=mask_phone(order.phone),
+        due_at=order.due_at,
+        preferred_from=order.preferred_from,
+        preferred_to=order.preferred_to,
+        created=created,
+        message=f"{first} {when}" if order.is_open else first,
+    )
+
+
+def _register(session: Session, form: CallbackRequest, key: str | None, now: datetime,
+              tz: tzinfo, tz_name: str) -> tuple[CallbackAccepted, bool]:
+    order, created = service.request_callback(
+        session,
+        form.phone,
+        CallbackSource.WEB,
+        WEB_ACTOR,
+        preferred_from=_local(form.preferred_from, tz),
+        preferred_to=_local(form.preferred_to, tz),
+        comment=form.comment,
+        name=form.name,
+        idempotency_key=key,
+        now=now,
+    )
+    session.commit()
+    return _accepted(order, created, when_text(session, order.due_at, now, tz_name)), created
+
+
+def _seen_key(session: Session, key: str, phone: str, now: datetime,
+              tz_name: str) -> CallbackAccepted | None:
+    """The order an earlier request with this key created, if it was for this number."""
+    order = session.scalar(select(CallbackOrder).where(CallbackOrder.idempotency_key == key))
+    if order is None or order.phone != phone:
+        return None  # unseen; or another number's key, which the service refuses (409)
+    return _accepted(order, False, when_text(session, order.due_at, now, tz_name),
+                     "Заявка уже принята.")
+
+
+_REQUEST_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": CallbackRequest.model_json_schema()}},
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CallbackAccepted,
+    responses={200: {"model": CallbackAccepted, "description": "the same order again"},
+               409: {}, 422: {}, 429: {}},
+    openapi_extra=_REQUEST_SCHEMA,
+)
+async def request_callback(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    tz: TimeZoneDep,
+    settings: SettingsDep,
+    callbacks: CallbackSettingsDep,
+    redis: RedisDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> JSONResponse:
+    """A callback request from the website (public: rate-limited, idempotent)."""
+    limiter = FixedWindowLimiter(redis, settings.redis_prefix) if redis is not None else None
+    client = request.client.host if request.client else "unknown"
+    limited = await _limit(limiter, "ip", hashed(client), callbacks.web_per_ip_per_minute, 60, now)
+    if limited is not None:
+        return _error(limited, {"Retry-After": str(limited.retry_after)})
+    try:
+        form = CallbackRequest.model_validate_json(await request.body())
+    except ValidationError as error:
+        return _error(_form_error(error))
+    try:
+        phone = service.normalize_phone(form.phone)
+    except InvalidPhone as error:
+        return _error(error)
+    if idempotency_key:
+        seen = await run_in_threadpool(_seen_key, session, idempotency_key, phone, now,
+                                       settings.timezone)
+        if seen is not None:
+            return JSONResponse(seen.model_dump(mode="json"), status_code=200)
+    limited = await _limit(limiter, "phone", hashed(phone), callbacks.web_per_phone_per_hour, 3600, now)
+    if limited is not None:
+        return _error(limited, {"Retry-After": str(limited.retry_after)})
+    try:
+        body, created = await run_in_threadpool(_register, session, form, idempotency_key or None, now, tz,
+                                              settings.timezone)
+    except CallbackError as error:
+        await run_in_threadpool(session.rollback)
+        return _error(error)
+    if redis is not None and body.state == "scheduled":
+        try:
+            await CallbackQueue(redis, settings.redis_prefix).add(body.id, body.due_at)
+        except Exception as error:  # noqa: BLE001 - the dialer rebuilds the queue anyway
+            log.warning("callback order %s not put in the live queue: %s", body.id, error)
+    return JSONResponse(body.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.get("/{order_id}", response_model=CallbackDetail, responses={404: {}})
+def get_callback(order_id: int, session: SessionDep) -> Any:
+    """An order's state and every transition it went through (staff)."""
+    try:
+        order = service.get_order(session, order_id)
+    except CallbackError as error:
+        return _error(error)
+    return CallbackDetail(
+        id=order.id,
+        state=order.state.value,
+        state_text=STATE_TEXT[order.state],
+        source=order.source.value,
+        phone=mask_phone(order.phone),
+        attempts=order.attempts,
+        max_attempts=order.max_attempts,
+        due_at=order.due_at,
+        preferred_from=order.preferred_from,
+        preferred_to=order.preferred_to,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        last_call_id=order.last_call_id,
+        origin_call_id=order.origin_call_id,
+        transitions=[
+            TransitionOut(
+                at=t.at,
+                from_state=t.from_state.value if t.from_state is not None else None,
+                to_state=t.to_state.value,
+                actor=t.actor,
+                reason=t.reason,
+            )
+            for t in order.transitions
+        ],
+    )
