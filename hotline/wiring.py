@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from callback_queue.plugin import build_dialer
 from calls.handlers import CALL_EVENTS, CallTracker
 from calls.registry import CallRegistry
 from calls.service import CallStore
@@ -55,9 +56,11 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         name=f"ami:{settings.pbx_node}",
     )
     ami.subscribe(tracker.on_event, CALL_EVENTS)
+    dialer = build_dialer(settings, ami=ami, sessions=sessions, redis=redis, clock=clock, config=config)
     return Controller(
         ami=ami, agi=agi, audio=audio, tracker=tracker, redis=redis,
-        background=[lambda: flush_forever([latency], redis, settings.redis_prefix)],
+        background=[lambda: flush_forever([latency], redis, settings.redis_prefix),
+                    *([dialer.run] if dialer is not None else [])],
         closers=[data.close],
     )
 
