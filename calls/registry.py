@@ -23,6 +23,7 @@ CAUSES_NO_ANSWER = {18, 19, 21, 16}
 CHANNEL_STATE_UP = "6"
 
 INBOUND_CONTEXTS = {"from-trunk"}
+OUTBOUND_ID_MARK = "-cb"
 OUTBOUND_CONTEXT_PREFIXES = ("outbound", "originate", "callback", "campaign")
 
 
@@ -160,7 +161,11 @@ def event_time(m: Message, default: datetime) -> datetime:
         return default
 
 
-def direction_of(context: str) -> str:
+def direction_of(context: str, uniqueid: str = "") -> str:
+    """Inbound from the network's context; outbound when we originated it (callbacks name their
+    channels `<node>-cb<order>-...`, campaigns will do the same); else internal."""
+    if OUTBOUND_ID_MARK in uniqueid:
+        return "outbound"
     if context in INBOUND_CONTEXTS:
         return "inbound"
     if context.startswith(OUTBOUND_CONTEXT_PREFIXES):
@@ -227,7 +232,7 @@ class CallRegistry:
                 linkedid=linkedid,
                 uniqueid=uniqueid,
                 channel=m.get("Channel", ""),
-                direction=direction_of(m.get("Context", "") or ""),
+                direction=direction_of(m.get("Context", "") or "", uniqueid),
                 caller_number=_number(m.get("CallerIDNum")),
                 caller_name=_name(m.get("CallerIDName")),
                 called_number=m.get("Exten", "") or "",
@@ -319,7 +324,7 @@ class CallRegistry:
                 call = LiveCall(linkedid, started, first_uniqueid=first.uniqueid)
                 self.calls[linkedid] = call
                 effects.append(
-                    CallStarted(linkedid, first.uniqueid, first.channel, direction_of(first.context),
+                    CallStarted(linkedid, first.uniqueid, first.channel, direction_of(first.context, first.uniqueid),
                                 first.caller_number, first.caller_name, first.exten, started)
                 )
             call.channels = {c.uniqueid for c in channels}

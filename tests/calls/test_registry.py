@@ -132,3 +132,11 @@ def test_resync_pbx_restart_seconds_after_the_call_began_is_still_an_interruptio
     pbx_started = T0  # reported uptime rounds the restart down to the call's own second
     effects = r.resync([], T0 + timedelta(seconds=2), pbx_started, lost)
     assert effects[0].outcome == "interrupted"
+
+
+def test_callbacks_we_originate_are_outbound() -> None:
+    r = CallRegistry()
+    m = ev("Newchannel", Channel="PJSIP/operator1-0001", Uniqueid="pbx1-cb42-ab12", Linkedid="pbx1-cb42-ab12",
+           CallerIDNum="operator1", Exten="s", Context="callback-bridge")
+    (started,) = r.handle(m, T0)
+    assert started.direction == "outbound"
