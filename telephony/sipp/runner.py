@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import logging
 import re
 import shutil
@@ -40,9 +41,14 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 
 def free_media_port(host: str = "127.0.0.1") -> int:
-    """An even port with the next three free too (RTP, RTCP, and sipp's +2 for video)."""
+    """An even port with the next three free too (RTP, RTCP, and sipp's +2 for video).
+
+    Taken from 24000-32000: below the kernel's ephemeral range (32768+), where any outgoing
+    connection could take the port between this check and sipp's bind, and apart from the
+    PBX's RTP ranges (10000-20000 for `hotline up`, 21000-24000 for the tests).
+    """
     for _ in range(200):
-        base = 30000 + (next(_media_ports) * 4 + hash(host)) % 20000
+        base = 24000 + (next(_media_ports) * 4 + os.getpid() * 8) % 8000
         base -= base % 2
         try:
             socks = []
