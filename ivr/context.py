@@ -13,6 +13,7 @@ from typing import Any, Callable, Protocol
 from ivr.services import AccountView, IvrData
 
 ALL_KEYS = "0123456789*#"
+INPUT_VAR = "HOTLINE_INPUT"
 
 
 class Notes(Protocol):
@@ -47,6 +48,7 @@ class FlowCall:
     counters: dict[str, int] = field(default_factory=dict)
     scratch: dict[str, Any] = field(default_factory=dict)
     _input_at: float | None = None
+    _preface: list[str] = field(default_factory=list)
 
     # -- trail -------------------------------------------------------------------------------
 
@@ -71,31 +73,33 @@ class FlowCall:
             self.latency.record((time.monotonic() - self._input_at) * 1000)
         self._input_at = None
 
+    def preface(self, sounds: list[str]) -> None:
+        """Sounds to say right before the next question, in the same command (see `ask`)."""
+        self._preface += sounds
+
     async def say(self, sounds: list[str]) -> None:
+        sounds = [*self._preface, *sounds]
+        self._preface = []
         if not sounds:
             return
         self._responded()
         await self.agi.exec("Playback", "&".join(self.resolve(s) for s in sounds))
 
     async def ask(self, prompt: list[str], max_digits: int = 1, timeout_ms: int = 5000) -> str:
-        """Play `prompt` (interruptible by a key) and collect up to `max_digits` keys ('#' ends).
+        """Play `prompt` (interruptible by the first key) and collect up to `max_digits` keys
+        ('#' ends). Returns the keys ('' when none came in time).
 
-        Returns the keys ('' when none came in time).
+        One AGI command for the whole question (Asterisk's Read with the parts joined by '&'):
+        Asterisk drops keys pressed between two AGI commands, so a question made of several
+        files played one command each would lose a key pressed at the seam — which under load
+        is exactly when callers who know the menu press.
         """
         self._responded()
-        parts = [self.resolve(s) for s in prompt] or ["silence/1"]
-        pressed = ""
-        for part in parts[:-1]:
-            digit = await self.agi.stream_file(part, escape_digits=ALL_KEYS)
-            if digit:
-                pressed = digit
-                break
-        if pressed:
-            if pressed == "#" or max_digits == 1:
-                result = "" if pressed == "#" else pressed
-            else:
-                result = pressed + await self.agi.get_data("silence/1", timeout_ms, max_digits - 1)
-        else:
-            result = await self.agi.get_data(parts[-1], timeout_ms, max_digits)
+        prompt = [*self._preface, *prompt]
+        self._preface = []
+        parts = "&".join(self.resolve(s) for s in prompt) or "silence/1"
+        await self.agi.exec("Read", f"{INPUT_VAR},{parts},{max_digits},,1,{timeout_ms / 1000:g}")
+        result = (await self.agi.get_variable(INPUT_VAR)) or ""
+        result = "".join(ch for ch in result if ch in ALL_KEYS)
         self._input_at = time.monotonic() if result else None
         return result

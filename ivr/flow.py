@@ -138,6 +138,19 @@ class Say:
 
 
 @dataclass(frozen=True)
+class Preface:
+    """Sounds said at the start of the next question (one command: no key lost in between)."""
+
+    title: str
+    sounds: tuple[str, ...]
+    outcomes: tuple[str, ...] = ("done",)
+
+    async def run(self, call: Any) -> str:
+        call.preface(list(self.sounds))
+        return "done"
+
+
+@dataclass(frozen=True)
 class Menu:
     """Asks for one choice. A key now; a spoken answer later maps to the same options.
 
@@ -157,14 +170,16 @@ class Menu:
         object.__setattr__(self, "outcomes", tuple(dict.fromkeys([*self.options.values(), "fail"])))
 
     async def run(self, call: Any) -> str:
+        preface: list[str] = []
         for attempt in range(self.retries + 1):
             prompt = self.prompt(call) if callable(self.prompt) else [self.prompt]
-            answer = await call.ask(prompt, max_digits=1, timeout_ms=self.timeout_ms)
+            # "You did not choose" and the question again are one prompt: a key pressed at
+            # any moment of it counts.
+            answer = await call.ask([*preface, *prompt], max_digits=1, timeout_ms=self.timeout_ms)
             if answer in self.options:
                 call.note("choice", menu=self.title, key=answer, outcome=self.options[answer])
                 return self.options[answer]
             call.note("choice", menu=self.title, key=answer or None, outcome="invalid" if answer else "no_input",
                       attempt=attempt + 1)
-            if attempt < self.retries:
-                await call.say(["hotline:invalid_choice" if answer else "hotline:no_input"])
+            preface = ["hotline:invalid_choice" if answer else "hotline:no_input"]
         return "fail"

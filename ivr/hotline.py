@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from ivr.context import FlowCall
-from ivr.flow import Decide, Do, FlowDef, Menu, Node, Say
+from ivr.flow import Decide, Do, FlowDef, Menu, Node, Preface, Say
 from ivr.readings import check_reading
 from ivr.say_ru import digits_sounds, money_sounds, number_sounds, reading_sounds
 from telephony.agi import AgiError
@@ -75,7 +75,7 @@ async def enter_account_number(call: FlowCall) -> str:
     if attempt >= ID_ATTEMPTS:
         await call.say([reason, "hotline:id_failed"])
         return "failed"
-    await call.say([reason])
+    call.preface([reason])  # said together with the next "enter the account number"
     return "retry"
 
 
@@ -121,7 +121,7 @@ async def choose_meter(call: FlowCall) -> str:
                 chosen = meters[int(key) - 1]
                 break
             if attempt < 2:
-                await call.say(["hotline:invalid_choice" if key else "hotline:no_input"])
+                call.preface(["hotline:invalid_choice" if key else "hotline:no_input"])
         if chosen is None:
             return "fail"
     call.scratch.update(meter=chosen, zones=list(chosen.zones), zone_index=0)
@@ -140,7 +140,7 @@ async def enter_reading(call: FlowCall) -> str:
             call.scratch["entered"] = entered
             return "entered"
         if attempt < 2:
-            await call.say(["hotline:no_input"])
+            call.preface(["hotline:no_input"])
     return "fail"
 
 
@@ -174,7 +174,7 @@ async def store_reading(call: FlowCall) -> str:
     reading_id = await call.data.run(call.data.store_reading, meter.id, zone, value, call.linkedid,
                                      call.caller or "unknown")
     call.note("readings", event="stored", reading_id=reading_id, meter_id=meter.id, zone=zone, value=value)
-    await call.say(["hotline:rd_saved"])
+    call.preface(["hotline:rd_saved"])
     call.scratch["zone_index"] += 1
     return "more" if call.scratch["zone_index"] < len(call.scratch["zones"]) else "all_done"
 
@@ -196,8 +196,8 @@ READINGS = FlowDef(
                       {"entered": "format", "fail": "@failed"}),
         "format": Node(Decide("Проверить формат", check_format, ("ok", "malformed", "too_many_digits")),
                        {"ok": "read_back", "malformed": "say_malformed", "too_many_digits": "say_too_long"}),
-        "say_malformed": Node(Say("Только цифры", ("hotline:rd_malformed",)), {"done": "enter"}),
-        "say_too_long": Node(Say("Лишние цифры", ("hotline:rd_too_many_digits",)), {"done": "enter"}),
+        "say_malformed": Node(Preface("Только цифры", ("hotline:rd_malformed",)), {"done": "enter"}),
+        "say_too_long": Node(Preface("Лишние цифры", ("hotline:rd_too_many_digits",)), {"done": "enter"}),
         "read_back": Node(Menu("Повторить и подтвердить", read_back_prompt, {"1": "confirmed", "2": "reenter"}),
                           {"confirmed": "validate", "reenter": "enter", "fail": "@failed"}),
         "validate": Node(Decide("Сравнить с предыдущими", check_against_previous,

@@ -5,7 +5,10 @@ A caller (UAC) dials a number, waits for the answer, then runs its steps:
 - `Voice(wav)`: streams a G.711 µ-law wav as the caller's voice (sipp's rtp_stream);
 - `Pause(ms)`: waits a fixed time (benchmarks; tests prefer `Go`);
 - `Go()`: waits until the test sends an in-dialog NOTIFY (AMI `PJSIPNotify` on the
-  caller's channel), so a test can press keys exactly when the flow asks, without sleeping;
+  caller's channel), so a test can press keys exactly when the flow asks, without sleeping.
+  sipp aborts a call that gets a NOTIFY while it is still in a step's pause, so the step
+  before a `Go()` must end with the key that completes the flow's input (e.g. '#', or the
+  last of `max_digits`), never with keys the flow no longer waits for;
 - `Hangup()`: sends BYE. A BYE from the PBX ends the call at any point ("global" recv).
 
 A callee (UAS) answers, rejects with a status (486 busy, 603 decline...), or rings forever.

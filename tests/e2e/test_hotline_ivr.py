@@ -172,13 +172,13 @@ async def test_reading_validation_rules(ivr: Stack) -> None:
     """Caller 5: one 6-digit meter, previous 30512. Letters, too many digits, below the
     previous (not a replacement: enter again), an implausible jump (confirmed twice)."""
     ivr.set_config("hours.operators", operators_schedule(True))
-    presses = ("1", "1", "1*2#", "12345678#", "30000#", "1", "2", "99999#", "1", "1", "2")
+    presses = ("1", "1", "1*2#", "1234567#", "30000#", "1", "2", "99999#", "1", "1", "2")
     caller = await ivr.call(ivr.settings.hotline_number, keys(*presses), caller_id="79990000005")
     s = Script(ivr, caller)
     await s.at("main_menu")
     await s.at("confirm_known")
     await s.at("enter")  # 1*2: not digits
-    await s.at("enter")  # 8 digits on a 6-digit meter
+    await s.at("enter")  # 7 digits on a 6-digit meter
     await s.at("enter")  # 30000 < 30512
     await s.at("read_back")
     await s.at("below_previous")  # 2: not replaced, enter again

@@ -20,6 +20,9 @@ class FakeCall:
     def note(self, kind: str, **data: Any) -> None:
         self.notes.append((kind, data))
 
+    def preface(self, sounds: list[str]) -> None:
+        self.said.append(["(preface)", *sounds])
+
     async def say(self, sounds: list[str]) -> None:
         self.said.append(sounds)
 
@@ -51,8 +54,9 @@ async def test_menu_choice_leads_where_the_table_says() -> None:
 async def test_menu_reprompts_twice_then_fails_never_silent() -> None:
     call = FakeCall(["", "9", ""])
     assert await flow().run(call) == "failed"
-    assert len(call.asked) == 3
-    assert call.said == [["hotline:no_input"], ["hotline:invalid_choice"]]
+    assert call.asked == [["hotline:menu"], ["hotline:no_input", "hotline:menu"],
+                          ["hotline:invalid_choice", "hotline:menu"]]
+    assert call.said == []
     outcomes = [d["outcome"] for k, d in call.notes if k == "choice"]
     assert outcomes == ["no_input", "invalid", "no_input"]
 
