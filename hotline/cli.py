@@ -288,7 +288,8 @@ def call(
     caller: Annotated[str, typer.Option("--from", help="The caller's number")] = "79990000001",
     dtmf: Annotated[str, typer.Option(help="Keys to press after the disclosure")] = "",
     voice: Annotated[Optional[Path], typer.Option(help="An audio file to speak after answer")] = None,
-    seconds: Annotated[float, typer.Option(help="Hang up after this long (0: wait for the PBX)")] = 0.0,
+    seconds: Annotated[float, typer.Option(help="Hang up this long after the keys (default: 15 s with no "
+                                                "keys; with keys, wait for the PBX to end the call)")] = 0.0,
 ) -> None:
     """Place a real SIP test call with sipp and show its record."""
     from telephony.sipp import Caller, Dtmf, Hangup, Pause, Voice
@@ -300,7 +301,9 @@ def call(
         wav = to_ulaw(voice, settings.data_dir / "cache" / "voices")
         steps.append(Voice(wav, wait=False, duration_ms=duration_ms(wav)))
     if dtmf:
-        steps += [Pause(7000), Dtmf(dtmf)]
+        steps += [Pause(9000), Dtmf(dtmf)]  # after the disclosure, during the main menu
+    if not seconds and not dtmf:
+        seconds = 15.0  # disclosure and the start of the menu, then hang up
     if seconds:
         steps += [Pause(int(seconds * 1000)), Hangup()]
     folder = settings.data_dir / "calls" / time.strftime("%Y%m%d-%H%M%S")

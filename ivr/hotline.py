@@ -21,6 +21,7 @@ log = logging.getLogger("ivr.hotline")
 ACCOUNT_MIN, ACCOUNT_MAX = 6, 20
 ID_ATTEMPTS = 3
 ENTRY_ATTEMPTS = 4
+MAX_QUEUE_ROUNDS = 3  # waits of `offer_callback_after_s` before the caller is let go politely
 
 
 def _tail_sounds(tail: str) -> list[str]:
@@ -248,6 +249,9 @@ BALANCE = FlowDef(
 async def to_operator(call: FlowCall) -> str:
     agi = call.agi
     q = call.queue
+    if call.count("queue_rounds") > MAX_QUEUE_ROUNDS:
+        call.note("queue", event="gave_up", rounds=MAX_QUEUE_ROUNDS)
+        return "gave_up"
     waiting = int(await agi.get_variable(f"QUEUE_WAITING_COUNT({q.name})") or 0)
     if waiting >= q.long_queue and not call.scratch.get("offered_long"):
         call.scratch["offered_long"] = True
@@ -310,8 +314,10 @@ HOTLINE = FlowDef(
                                        ("booked", "failed")), {"booked": "goodbye", "failed": "goodbye"}),
         "need_help": Node(Decide("Помощь оператора: рабочее время?", in_hours, ("open", "closed")),
                           {"open": "operator", "closed": "offer_callback"}),
-        "operator": Node(Do("Очередь к операторам", to_operator, ("served", "timeout", "long_queue")),
-                         {"served": "@done", "timeout": "queue_offer", "long_queue": "long_queue_offer"}),
+        "operator": Node(Do("Очередь к операторам", to_operator, ("served", "timeout", "long_queue", "gave_up")),
+                         {"served": "@done", "timeout": "queue_offer", "long_queue": "long_queue_offer",
+                          "gave_up": "queue_gave_up"}),
+        "queue_gave_up": Node(Say("Операторы заняты слишком долго", ("hotline:queue_gave_up",)), {"done": "goodbye"}),
         "queue_offer": Node(Menu("Долгое ожидание: перезвонить?", "hotline:queue_offer",
                                  {"1": "callback", "2": "stay"}),
                             {"callback": "callback_from_queue", "stay": "operator", "fail": "operator"}),

@@ -110,3 +110,37 @@ def test_the_hotline_tables_are_complete_and_readable() -> None:
     for name, node in HOTLINE.nodes.items():
         if isinstance(node.step, Menu):
             assert "fail" in node.on, name
+
+
+async def test_a_silent_caller_in_the_queue_is_let_go_politely() -> None:
+    """No operator and no key pressed: three waits, each with the callback offer, then an
+    apology and goodbye — bounded, never an endless loop."""
+    from ivr.hotline import HOTLINE, MAX_QUEUE_ROUNDS
+
+    class Agi:
+        def __init__(self) -> None:
+            self.queued = 0
+
+        async def get_variable(self, name: str) -> str:
+            return "0" if name.startswith("QUEUE_WAITING_COUNT") else "TIMEOUT"
+
+        async def exec(self, app: str, args: str) -> None:
+            self.queued += app == "Queue"
+
+    from ivr.context import QueueOptions
+
+    call = FakeCall([""] * 50)
+    call.agi = Agi()  # type: ignore[attr-defined]
+    call.queue = QueueOptions()  # type: ignore[attr-defined]
+    call.counters = {}  # type: ignore[attr-defined]
+    call.scratch = {}  # type: ignore[attr-defined]
+    call.operators_open = lambda: True  # type: ignore[attr-defined]
+
+    def count(name: str) -> int:
+        call.counters[name] = call.counters.get(name, 0) + 1
+        return call.counters[name]
+
+    call.count = count  # type: ignore[attr-defined]
+    assert await HOTLINE.run(call) == "done"
+    assert call.agi.queued == MAX_QUEUE_ROUNDS
+    assert call.steps()[-2:] == ["queue_gave_up", "goodbye"]
