@@ -88,6 +88,9 @@ PROMPTS: dict[str, str] = {
 }
 
 
+RENDER_VERSION = "2"  # bump when to_telephone_band changes, so cached prompts are rendered again
+
+
 class TtsError(RuntimeError):
     pass
 
@@ -120,12 +123,15 @@ ESPEAK = TtsEngine("espeak-ng", "ru")
 
 
 def to_telephone_band(src: Path, dst: Path) -> None:
-    """Any audio sox reads -> 8 kHz mono signed 16-bit WAV, normalised, with a short lead-in."""
+    """Any audio sox reads -> 8 kHz mono signed 16-bit WAV: the synthesiser's own silence
+    trimmed at both ends (numbers are read out of several files, and each file's silence adds
+    up to audible gaps), normalised, with a short lead-in."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_suffix(".tmp.wav")
     result = subprocess.run(
         ["sox", str(src), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp),
-         "norm", "-3", "pad", "0.15", "0.1"],
+         "silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%", "reverse",
+         "norm", "-3", "pad", "0.1", "0.05"],
         capture_output=True,
         text=True,
     )
@@ -143,7 +149,7 @@ def default_engine() -> TtsEngine:
 
 def render(text: str, cache_dir: Path, engine: TtsEngine | None = None) -> Path:
     engine = engine or default_engine()
-    key = hashlib.sha256(f"{engine.name}\0{engine.voice}\0{text}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{RENDER_VERSION}\0{engine.name}\0{engine.voice}\0{text}".encode()).hexdigest()[:20]
     path = cache_dir / f"{key}.wav"
     if not path.exists():
         engine.synthesize(text, path)
