@@ -6,7 +6,7 @@ for programs. The HTTP routes answer with ``to_json()``, the IVR logs them.
 
 from __future__ import annotations
 
-from typing import Any
+from hotline.errors import ServiceError
 
 __all__ = [
     "CallbackError",
@@ -20,19 +20,10 @@ __all__ = [
 ]
 
 
-class CallbackError(Exception):
+class CallbackError(ServiceError):
     status_code = 400
     error_id = "callback-error"
     message = "Не удалось обработать заявку на обратный звонок."
-
-    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message or self.message)
-        if message is not None:
-            self.message = message
-        self.details = details or {}
-
-    def to_json(self) -> dict[str, Any]:
-        return {"error_id": self.error_id, "message": self.message, "details": self.details}
 
 
 class InvalidRequest(CallbackError):

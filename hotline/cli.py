@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from hotline.hours_cli import hours_app
-from hotline.settings import REPO_ROOT, Settings
+from hotline.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Contact-centre hotline on a real Asterisk.")
 pbx_app = typer.Typer(no_args_is_help=True, help="The Asterisk PBX (a Debian-unstable chroot).")

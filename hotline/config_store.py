@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -65,4 +65,4 @@ class CachedConfig:
         self._cache.clear()
 
 
-__all__ = ["CachedConfig", "ConfigEntry", "read", "write", "select"]
+__all__ = ["CachedConfig", "ConfigEntry", "read", "write"]

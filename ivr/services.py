@@ -17,7 +17,7 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from accounts.models import Account, Meter, MeterReading, ReadingSource
+from accounts.models import Account, Meter, ReadingSource
 from accounts.service import find_by_number, find_by_phone, last_readings, record_reading
 from calls.models import Call
 from ivr.readings import Previous
@@ -124,4 +124,4 @@ class IvrData:
             return s.scalar(select(Call.id).where(Call.linkedid == linkedid))
 
 
-__all__ = ["AccountView", "IvrData", "MeterReading", "MeterView"]
+__all__ = ["AccountView", "IvrData", "MeterView"]

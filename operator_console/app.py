@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse
 from callback_queue.routes import router as callbacks_router
 from hotline.clock import Clock, SystemClock
 from hotline.db import make_engine, make_session_factory, upgrade
+from hotline.errors import ServiceError
 from hotline.settings import Settings
-from operator_console.exceptions import ApiError
 from operator_console.routes import calls, health, pages, readings
 
 __all__ = ["create_app", "serve"]
@@ -55,8 +55,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.time_zone = _time_zone(settings.timezone)
     app.state.redis = aioredis.from_url(settings.redis_dsn, socket_timeout=2, socket_connect_timeout=2)
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+    @app.exception_handler(ServiceError)
+    async def api_error(request: Request, error: ServiceError) -> JSONResponse:
         return JSONResponse(error.to_json(), status_code=error.status_code)
 
     app.include_router(pages.router)

@@ -5,24 +5,15 @@ The message is Russian (an operator reads it); the error id is stable for progra
 
 from __future__ import annotations
 
-from typing import Any
+from hotline.errors import ServiceError
 
 __all__ = ["ApiError", "DatabaseUnavailable"]
 
 
-class ApiError(Exception):
+class ApiError(ServiceError):
     status_code = 500
     error_id = "internal-error"
     message = "Внутренняя ошибка консоли. Сообщите администратору."
-
-    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message or self.message)
-        if message is not None:
-            self.message = message
-        self.details = details or {}
-
-    def to_json(self) -> dict[str, Any]:
-        return {"error_id": self.error_id, "message": self.message, "details": self.details}
 
 
 class DatabaseUnavailable(ApiError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -36,7 +37,7 @@ async def stack(stack_settings) -> AsyncIterator[Stack]:  # type: ignore[no-unty
         harness = Stack(settings, settings.data_dir / "work")
         ami = AmiClient(settings.bind_address, settings.ami_port, settings.ami_username, settings.ami_secret,
                         backoff_initial=0.2, backoff_max=1.0, name="ami:tests")
-        task = __import__("asyncio").create_task(ami.run())
+        task = asyncio.create_task(ami.run())
         await ami.wait_connected(timeout=30)
         harness.ami = ami
         await poll(lambda: controller_synced(harness), 30, "the controller to log in to AMI")

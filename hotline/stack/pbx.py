@@ -18,7 +18,6 @@ import fcntl
 import hashlib
 import logging
 import os
-import pwd  # noqa: F401 - documents that uids are read from the chroot's own passwd
 import shutil
 import socket
 import subprocess

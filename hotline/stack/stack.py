@@ -6,6 +6,7 @@ all three run the same stack the same way.
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as HOTLINE_* variables, for a child process to see the same stack."""
     env = {}
     for name, value in settings.model_dump(mode="json").items():
-        env[f"HOTLINE_{name.upper()}"] = value if isinstance(value, str) else __import__("json").dumps(value)
+        env[f"HOTLINE_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 

@@ -27,6 +27,8 @@ from telephony.agi.protocol import (
 
 __all__ = ["AgiHandler", "AgiSession", "FastAgiServer"]
 
+from telephony.server import TcpService
+
 logger = logging.getLogger("telephony.agi")
 
 AgiHandler = Callable[["AgiSession"], Awaitable[None]]
@@ -236,8 +238,10 @@ def _digit(response: AgiResponse, channel: str, what: str) -> str | None:
     return chr(code)
 
 
-class FastAgiServer:
+class FastAgiServer(TcpService):
     """Serve FastAGI requests: ``agi://host:port/<script>`` runs ``handlers[script]``."""
+
+    name = "FastAGI"
 
     def __init__(
         self,
@@ -247,34 +251,9 @@ class FastAgiServer:
         *,
         env_timeout: float = 10.0,
     ) -> None:
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.handlers = handlers
         self.env_timeout = env_timeout
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        """The bound port (useful when created with port 0)."""
-        if self._server is None or not self._server.sockets:
-            return self._port
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connection, self.host, self._port)
-        logger.info("FastAGI server listening on %s:%d", self.host, self.port)
-
-    async def stop(self) -> None:
-        """Stop listening and end the running sessions (their handlers are cancelled)."""
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -30,6 +30,8 @@ from telephony.audiosocket.protocol import (
 
 __all__ = ["AudioSocketServer", "AudioStream", "StreamHandler"]
 
+from telephony.server import TcpService
+
 logger = logging.getLogger("telephony.audiosocket")
 
 _READ_SIZE = 16 * 1024
@@ -162,8 +164,10 @@ class AudioStream:
 StreamHandler = Callable[[AudioStream], Awaitable[None]]
 
 
-class AudioSocketServer:
+class AudioSocketServer(TcpService):
     """Accept AudioSocket connections and run ``on_stream`` for each."""
+
+    name = "AudioSocket"
 
     def __init__(
         self,
@@ -174,35 +178,10 @@ class AudioSocketServer:
         uuid_timeout: float = 5.0,
         max_payload: int = 16 * 1024,
     ) -> None:
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.on_stream = on_stream
         self.uuid_timeout = uuid_timeout
         self.max_payload = max_payload
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        """The bound port (useful when created with port 0)."""
-        if self._server is None or not self._server.sockets:
-            return self._port
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connection, self.host, self._port)
-        logger.info("AudioSocket server listening on %s:%d", self.host, self.port)
-
-    async def stop(self) -> None:
-        """Stop listening and cancel the running streams."""
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -6,7 +6,6 @@ the controller, and the test callee answers, rejects busy or never answers.
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from harness import Script, Stack, make_voice, operators_schedule, poll, recording_stats
