@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
+from base.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
 
 __all__ = [
     "Account",

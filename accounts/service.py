@@ -42,7 +42,7 @@ from accounts.models import (
     Tariff,
 )
 from accounts.parsing import normalize_phone, parse_account_number
-from hotline.db import utcnow
+from base.db import utcnow
 
 __all__ = [
     "DEFAULT_TIMEZONE",

@@ -51,8 +51,8 @@ from callback_queue.handlers import (
 from callback_queue.models import CallbackOrder, CallbackState
 from callback_queue.queue import CallbackQueue
 from calls.models import Call
-from hotline.clock import Clock
-from hotline.privacy import mask_phone
+from base.clock import Clock
+from base.privacy import mask_phone
 
 __all__ = ["AmiLike", "CallbackDialer", "Claimed", "DialerConfig"]
 

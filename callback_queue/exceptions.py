@@ -6,7 +6,7 @@ for programs. The HTTP routes answer with ``to_json()``, the IVR logs them.
 
 from __future__ import annotations
 
-from hotline.errors import ServiceError
+from base.errors import ServiceError
 
 __all__ = [
     "CallbackError",

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
+from base.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
 
 __all__ = [
     "OPEN_STATES",

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from callback_queue.dialer import AmiLike, CallbackDialer, DialerConfig
 from callback_queue.queue import CallbackQueue
 from callback_queue.settings import CallbackSettings
-from hotline.clock import Clock
-from hotline.hours import ConfigSource, HoursService
-from hotline.settings import Settings
+from base.clock import Clock
+from hours.service import ConfigSource, HoursService
+from base.settings import Settings
 
 __all__ = ["build_dialer", "dialer_config"]
 

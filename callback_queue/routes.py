@@ -34,11 +34,11 @@ from callback_queue.queue import CallbackQueue
 from callback_queue.ratelimit import FixedWindowLimiter, hashed
 from callback_queue.schemas import CallbackAccepted, CallbackDetail, CallbackRequest, TransitionOut
 from callback_queue.settings import CallbackSettings
-from hotline import config_store
-from hotline.clock import FixedClock
-from hotline.hours import HoursService
-from hotline.privacy import mask_phone
-from operator_console.deps import NowDep, SessionDep, SettingsDep, TimeZoneDep
+from base import config_store
+from base.clock import FixedClock
+from hours.service import HoursService
+from base.privacy import mask_phone
+from base.web import NowDep, SessionDep, SettingsDep, TimeZoneDep
 
 __all__ = ["get_callback_settings", "get_redis", "router"]
 

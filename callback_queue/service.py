@@ -42,7 +42,7 @@ from callback_queue.models import (
     CallbackState,
     CallbackTransition,
 )
-from hotline.privacy import mask_phone
+from base.privacy import mask_phone
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",

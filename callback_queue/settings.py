@@ -1,6 +1,6 @@
 """The callback domain's settings, read from ``HOTLINE_CALLBACK_*`` variables (or ``.env``).
 
-Kept beside the domain rather than in :class:`hotline.settings.Settings` while the hotline
+Kept beside the domain rather than in :class:`base.settings.Settings` while the hotline
 issue is in flight; the names are the ones they would have there (``callback_*``).
 """
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from calls.registry import CallEnded, CallNoted, CallRegistry, CallStarted, Effect, LiveChannel
 from calls.service import CallStore
-from hotline.clock import Clock
-from hotline.events import EventBus
+from base.clock import Clock
+from base.events import EventBus
 
 log = logging.getLogger("calls")
 

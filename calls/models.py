@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Account
-from hotline.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
+from base.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
 
 __all__ = ["Call", "CallDirection", "CallEvent", "CallOutcome"]
 

@@ -24,7 +24,7 @@ from calls.registry import (
     CallStarted,
     Effect,
 )
-from hotline.privacy import mask_phone
+from base.privacy import mask_phone
 
 log = logging.getLogger("calls")
 

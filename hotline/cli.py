@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from hotline.hours_cli import hours_app
-from hotline.settings import Settings
+from base.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Contact-centre hotline on a real Asterisk.")
 pbx_app = typer.Typer(no_args_is_help=True, help="The Asterisk PBX (a Debian-unstable chroot).")
@@ -151,7 +151,8 @@ def db_upgrade() -> None:
 def accounts_import(path: Path) -> None:
     """Import accounts from the billing system's CSV or XLSX export."""
     from accounts.service import import_file
-    from hotline.db import make_engine, make_session_factory, upgrade
+    from base.db import make_engine, make_session_factory
+    from hotline.db import upgrade
 
     settings = _settings()
     upgrade(settings.db_url)
@@ -173,7 +174,8 @@ def accounts_seed_demo() -> None:
 
 def _seed_demo(settings: Settings) -> None:
     from accounts.demo import seed_demo
-    from hotline.db import make_engine, make_session_factory, upgrade
+    from base.db import make_engine, make_session_factory
+    from hotline.db import upgrade
 
     upgrade(settings.db_url)
     sessions = make_session_factory(make_engine(settings.db_url))
@@ -200,7 +202,7 @@ def readings_export(
     import csv
 
     from accounts.service import READING_EXPORT_COLUMNS, readings_since
-    from hotline.db import make_engine, make_session_factory
+    from base.db import make_engine, make_session_factory
 
     settings = _settings()
     sessions = make_session_factory(make_engine(settings.db_url))
@@ -236,7 +238,7 @@ def controller(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False
 @app.command()
 def console() -> None:
     """Run the web console in the foreground."""
-    from operator_console.app import serve
+    from hotline.console import serve
 
     _logging()
     serve(_settings())
@@ -328,7 +330,7 @@ def _wait_record(settings: Settings, caller_number: str, timeout: float = 10.0) 
     from sqlalchemy import select
 
     from calls.models import Call
-    from hotline.db import make_engine, make_session_factory
+    from base.db import make_engine, make_session_factory
 
     sessions = make_session_factory(make_engine(settings.db_url))
     deadline = time.monotonic() + timeout
@@ -352,8 +354,8 @@ def _print_calls(settings: Settings, limit: int) -> None:
     from sqlalchemy import select
 
     from calls.models import Call
-    from hotline.db import make_engine, make_session_factory
-    from hotline.privacy import mask_phone
+    from base.db import make_engine, make_session_factory
+    from base.privacy import mask_phone
 
     sessions = make_session_factory(make_engine(settings.db_url))
     with sessions() as s:

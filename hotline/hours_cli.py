@@ -2,7 +2,7 @@
 
 Edits are written to the runtime config documents (``hours.operators``, ``hours.callbacks``)
 with the admin's name; the running controller picks them up within its config cache's
-lifetime (a few seconds), without a restart. All the logic is in :mod:`hotline.hours`; this
+lifetime (a few seconds), without a restart. All the logic is in :mod:`hours.service`; this
 module only reads, writes and prints.
 """
 
@@ -18,8 +18,9 @@ from typing import Annotated, NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from hotline import config_store, hours
-from hotline.settings import Settings
+from base import config_store
+from hours import service as hours
+from base.settings import Settings
 
 hours_app = typer.Typer(
     no_args_is_help=True,
@@ -62,7 +63,8 @@ def _actor() -> str:
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
-    from hotline.db import make_engine, make_session_factory, upgrade
+    from base.db import make_engine, make_session_factory
+    from hotline.db import upgrade
 
     upgrade(settings.db_url)
     engine = make_engine(settings.db_url)

@@ -8,15 +8,15 @@ from callback_queue.plugin import build_dialer
 from calls.handlers import CALL_EVENTS, CallTracker
 from calls.registry import CallRegistry
 from calls.service import CallStore
-from hotline.clock import Clock, OffsetClock, SystemClock
-from hotline.config_store import CachedConfig
-from hotline.metrics import Samples, flush_forever
+from base.clock import Clock, OffsetClock, SystemClock
+from base.config_store import CachedConfig
+from base.metrics import Samples, flush_forever
 from ivr.context import QueueOptions
 from ivr.services import IvrData
 from hotline.controller import Controller
-from hotline.db import make_engine, make_session_factory
-from hotline.events import EventBus
-from hotline.settings import Settings
+from base.db import make_engine, make_session_factory
+from base.events import EventBus
+from base.settings import Settings
 from ivr.handlers import HotlineFlows
 from telephony.agi import FastAgiServer
 from telephony.ami import AmiClient
@@ -68,7 +68,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
 def operators_open(settings: Settings, config: CachedConfig, clock: Clock):  # type: ignore[no-untyped-def]
     """Are operators on shift now, in the region's time zone (admin-editable schedule)."""
     try:
-        from hotline.hours import HoursService
+        from hours.service import HoursService
     except ImportError:  # pragma: no cover - the hours module ships with the hotline IVR
         return lambda: True
     hours = HoursService(config, clock)

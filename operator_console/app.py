@@ -1,7 +1,7 @@
 """The operator console: a FastAPI application, wired together in this one place.
 
 ``create_app(settings)`` builds the app (the CLI's ``hotline console`` runs it through
-:func:`serve`). For now it is a placeholder: a Russian page with the latest calls, and the
+:func:`hotline.console.serve`). For now it is a placeholder: a Russian page with the latest calls, and the
 JSON API behind it. Routes live in ``operator_console.routes`` (one module per resource),
 their dependencies in ``deps``, the queries in ``service``, the response shapes in ``schemas``.
 """
@@ -19,13 +19,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from callback_queue.routes import router as callbacks_router
-from hotline.clock import Clock, SystemClock
-from hotline.db import make_engine, make_session_factory, upgrade
-from hotline.errors import ServiceError
-from hotline.settings import Settings
+from base.clock import Clock, SystemClock
+from base.db import make_engine, make_session_factory
+from base.errors import ServiceError
+from base.settings import Settings
 from operator_console.routes import calls, health, pages, readings
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("operator_console")
 
@@ -33,7 +33,7 @@ log = logging.getLogger("operator_console")
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """The console for ``settings``; ``clock`` gives the current time (tests pass a FixedClock).
 
-    The database is expected to be migrated already (:func:`serve` does it).
+    The database is expected to be migrated already (:func:`hotline.console.serve` does it).
     """
     engine = make_engine(settings.db_url)
 
@@ -65,25 +65,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(callbacks_router)
     app.include_router(readings.router)
     return app
-
-
-def serve(settings: Settings, migrate: bool = True) -> None:
-    """Run the console with uvicorn on ``settings.bind_address:settings.console_port``.
-
-    The database is migrated first unless ``migrate`` is False (concurrent upgrades of one
-    PostgreSQL database take turns, so the controller may be migrating at the same time).
-    """
-    import uvicorn
-
-    if migrate:
-        upgrade(settings.db_url)
-    log.info("console on http://%s:%s/", settings.bind_address, settings.console_port)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.bind_address,
-        port=settings.console_port,
-        log_level="info",
-    )
 
 
 def _time_zone(name: str) -> tzinfo:

@@ -5,7 +5,7 @@ The message is Russian (an operator reads it); the error id is stable for progra
 
 from __future__ import annotations
 
-from hotline.errors import ServiceError
+from base.errors import ServiceError
 
 __all__ = ["ApiError", "DatabaseUnavailable"]
 

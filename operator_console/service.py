@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from calls.models import Call, CallDirection, CallOutcome
-from hotline.privacy import mask_phone
+from base.privacy import mask_phone
 from operator_console.schemas import CallSummary
 
 __all__ = [

@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db import make_engine, make_session_factory, upgrade
+from base.db import make_engine, make_session_factory
+from hotline.db import upgrade
 from hotline.stack.postgres import PostgresError, PostgresServer, find_pg_bin_dir
 
 __all__ = [

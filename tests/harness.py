@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from calls.models import Call
-from hotline.db import make_engine, make_session_factory
-from hotline.settings import Settings
+from base.db import make_engine, make_session_factory
+from base.settings import Settings
 from telephony.ami import AmiClient
 from telephony.sipp import Caller, Callee, Step
 
@@ -31,21 +31,26 @@ VOICE_TEXT = "Показания счётчика двенадцать тыся�
 
 
 def test_settings(data_dir: Path, db_url: str = "") -> Settings:
-    """The test stack's settings: every port moved off the developer stack's defaults."""
+    """The test stack's settings: every port moved off the developer stack's defaults.
+
+    `HOTLINE_TEST_PORT_OFFSET` (a multiple of 100, default 0) moves them all again, so two
+    test sessions (two developers' checkouts on one machine) do not collide.
+    """
+    o = int(os.environ.get("HOTLINE_TEST_PORT_OFFSET", "0"))
     return Settings(
         env="test",
         data_dir=data_dir,
         database_url=db_url,
-        redis_port=16390,
-        sip_port=15060,
-        rtp_port_start=21000,
-        rtp_port_end=23999,
-        ami_port=15038,
-        agi_port=14573,
-        audiosocket_port=19092,
-        console_port=18080,
-        test_endpoint_port_base=15070,
-        pbx_node="testpbx",
+        redis_port=16390 + o,
+        sip_port=15060 + o,
+        rtp_port_start=21000 + o * 10,
+        rtp_port_end=21000 + o * 10 + 999,
+        ami_port=15038 + o,
+        agi_port=14573 + o,
+        audiosocket_port=19092 + o,
+        console_port=18080 + o,
+        test_endpoint_port_base=15070 + o,
+        pbx_node=f"testpbx{o // 100}" if o else "testpbx",
         ami_backoff_initial=0.2,
         ami_backoff_max=1.0,
         config_cache_seconds=0.2,
@@ -149,13 +154,13 @@ class Stack:
     # -- admin documents (hours, queue) -------------------------------------------------------
 
     def set_config(self, key: str, value: dict[str, Any]) -> None:
-        from hotline.config_store import write
+        from base.config_store import write
 
         with self.sessions.begin() as s:
             write(s, key, value, actor="tests")
 
     def clear_config(self, key: str) -> None:
-        from hotline.config_store import ConfigEntry
+        from base.config_store import ConfigEntry
 
         with self.sessions.begin() as s:
             entry = s.get(ConfigEntry, key)
@@ -196,7 +201,7 @@ class Stack:
 
 def operators_schedule(open_all_week: bool) -> dict[str, Any]:
     """An operators' schedule open around the clock, or never open (no holidays applied)."""
-    from hotline.hours import OPERATOR_HOURS, WEEKDAY_KEYS, to_json
+    from hours.service import OPERATOR_HOURS, WEEKDAY_KEYS, to_json
 
     doc = to_json(OPERATOR_HOURS)
     doc["weekly"] = {key: (["00:00-24:00"] if open_all_week else []) for key in WEEKDAY_KEYS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.privacy import mask_phone
+from base.privacy import mask_phone
 
 
 @pytest.mark.parametrize(

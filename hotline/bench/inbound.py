@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select
 
-from hotline.settings import Settings
+from base.settings import Settings
 
 PREVIOUS = 10000
 ENTERED = "10100"
@@ -55,7 +55,7 @@ def seed_customers(settings: Settings, count: int) -> list[str]:
     from datetime import date, timedelta
 
     from accounts.models import Account, AccountPhone, Meter, MeterReading, ReadingSource, ReadingZone, Tariff
-    from hotline.db import make_engine, make_session_factory
+    from base.db import make_engine, make_session_factory
 
     sessions = make_session_factory(make_engine(settings.db_url))
     phones = [str(PHONE_BASE + i) for i in range(1, count + 1)]
@@ -76,7 +76,7 @@ def seed_customers(settings: Settings, count: int) -> list[str]:
 
 def clear_readings(settings: Settings) -> None:
     from accounts.models import MeterReading, ReadingSource
-    from hotline.db import make_engine, make_session_factory
+    from base.db import make_engine, make_session_factory
 
     with make_session_factory(make_engine(settings.db_url)).begin() as s:
         s.execute(delete(MeterReading).where(MeterReading.source != ReadingSource.BILLING))
@@ -84,7 +84,7 @@ def clear_readings(settings: Settings) -> None:
 
 def stored_readings(settings: Settings) -> int:
     from accounts.models import MeterReading, ReadingSource
-    from hotline.db import make_engine, make_session_factory
+    from base.db import make_engine, make_session_factory
 
     with make_session_factory(make_engine(settings.db_url))() as s:
         return s.scalar(select(func.count()).select_from(MeterReading).where(
@@ -180,9 +180,9 @@ def main(levels: list[int], rate: float, keep: bool = False) -> dict:
     try:
         parts.stop_all(settings)
         parts.start_all(settings, console=False)
-        from hotline.db import make_engine, make_session_factory
-        from hotline.config_store import write
-        from hotline.hours import OPERATOR_HOURS, WEEKDAY_KEYS, to_json
+        from base.db import make_engine, make_session_factory
+        from base.config_store import write
+        from hours.service import OPERATOR_HOURS, WEEKDAY_KEYS, to_json
 
         doc = to_json(OPERATOR_HOURS)
         doc["weekly"] = {key: ["00:00-24:00"] for key in WEEKDAY_KEYS}

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from hotline.db.engine import make_engine
+from base.db.engine import make_engine
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "upgrade"]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import jinja2
 
-from hotline.settings import REPO_ROOT, Settings
+from base.settings import REPO_ROOT, Settings
 from hotline.stack import procs
 
 log = logging.getLogger("hotline.pbx")

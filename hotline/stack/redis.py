@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 
-from hotline.settings import Settings
+from base.settings import Settings
 from hotline.stack import procs
 
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.settings import REPO_ROOT, Settings
+from base.settings import REPO_ROOT, Settings
 from hotline.stack import pbx, procs
 from hotline.stack import redis as redis_stack
 
@@ -86,7 +86,8 @@ class Started:
 
 def start_all(settings: Settings, console: bool = True) -> Started:
     from accounts.demo import seed_demo
-    from hotline.db import make_engine, make_session_factory, upgrade
+    from base.db import make_engine, make_session_factory
+    from hotline.db import upgrade
 
     upgrade(settings.db_url)
     with make_session_factory(make_engine(settings.db_url)).begin() as session:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.exc import SQLAlchemyError
 
 from operator_console import service
-from operator_console.deps import NowDep, SessionDep, TimeZoneDep
+from base.web import NowDep, SessionDep, TimeZoneDep
 from operator_console.exceptions import DatabaseUnavailable
 from operator_console.schemas import CallSummary
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from operator_console import service
-from operator_console.deps import SessionDep
+from base.web import SessionDep
 from operator_console.schemas import Health
 
 router = APIRouter(prefix="/api/health", tags=["health"])

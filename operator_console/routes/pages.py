@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
 from operator_console import service
-from operator_console.deps import NowDep, SessionDep, SettingsDep, TimeZoneDep
+from base.web import NowDep, SessionDep, SettingsDep, TimeZoneDep
 from operator_console.exceptions import DatabaseUnavailable
 from operator_console.routes.calls import DEFAULT_LIMIT
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel
 
 from accounts.service import readings_since
-from operator_console.deps import SessionDep, SettingsDep
+from base.web import SessionDep, SettingsDep
 from operator_console.exceptions import ApiError
 
 router = APIRouter(prefix="/api/readings", tags=["readings"])

@@ -25,7 +25,7 @@ from db_fixtures import free_port  # noqa: E402
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    from hotline.settings import Settings
+    from base.settings import Settings
     from hotline.stack import redis as redis_stack
 
     folder = Path(tempfile.mkdtemp(prefix="hotline-redis-", dir="/tmp"))

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from callback_queue.models import CallbackOrder
 from callback_queue.routes import get_callback_settings
 from callback_queue.settings import CallbackSettings
-from hotline.clock import FixedClock
-from hotline.db import make_engine, make_session_factory, upgrade
-from hotline.settings import Settings
+from base.clock import FixedClock
+from base.db import make_engine, make_session_factory
+from hotline.db import upgrade
+from base.settings import Settings
 from operator_console.app import create_app
 
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # Tuesday 10:00 in Moscow: callbacks open

@@ -16,7 +16,7 @@ from callback_queue import service
 from callback_queue.dialer import CallbackDialer, DialerConfig
 from callback_queue.models import CallbackOrder, CallbackState
 from callback_queue.queue import CallbackQueue
-from hotline.clock import FixedClock
+from base.clock import FixedClock
 
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 S = CallbackState

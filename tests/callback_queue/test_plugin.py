@@ -8,9 +8,9 @@ import pytest
 
 from callback_queue.plugin import build_dialer, dialer_config
 from callback_queue.settings import CallbackSettings
-from hotline.clock import SystemClock
-from hotline.db import make_engine, make_session_factory
-from hotline.settings import Settings
+from base.clock import SystemClock
+from base.db import make_engine, make_session_factory
+from base.settings import Settings
 
 
 class _Ami:

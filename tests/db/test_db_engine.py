@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from calls.models import Call, CallDirection
-from hotline.db import UtcDateTime, make_engine, utcnow, wait_until_ready
+from base.db import UtcDateTime, make_engine, utcnow, wait_until_ready
 from hotline.stack.postgres import PostgresServer
 
 MSK = timezone(timedelta(hours=3))

@@ -9,7 +9,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from hotline.db import alembic_config, make_engine, upgrade
+from base.db import make_engine
+from hotline.db import alembic_config, upgrade
 from hotline.db.models import metadata
 
 

@@ -28,8 +28,8 @@ from callback_queue.dialer import CallbackDialer, DialerConfig
 from callback_queue.models import OPEN_STATES, CallbackOrder, CallbackState
 from callback_queue.queue import CallbackQueue
 from calls.models import Call
-from hotline.clock import OffsetClock
-from hotline.hours import HoursService
+from base.clock import OffsetClock
+from hours.service import HoursService
 from telephony.ami import AmiClient, AmiMessage
 from telephony.sipp import Callee
 

@@ -78,7 +78,7 @@ async def test_out_of_hours_self_service_and_callback_offer(ivr: Stack) -> None:
 
 async def test_public_holiday_is_out_of_hours(ivr: Stack) -> None:
     """1 January 2027 is a Friday and a public holiday: operators are off, whatever the weekday."""
-    from hotline.hours import OPERATOR_HOURS, to_json
+    from hours.service import OPERATOR_HOURS, to_json
 
     ivr.set_config("hours.operators", to_json(OPERATOR_HOURS))  # the default Mon–Fri 08–20
     target = datetime(2027, 1, 1, 11, 0, tzinfo=ZoneInfo(ivr.settings.timezone))

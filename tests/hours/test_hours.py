@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline import hours
-from hotline.hours import (
+from hours import service as hours
+from hours.service import (
     CALLBACK_HOURS,
     OPERATOR_HOURS,
     HoursError,

@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from hotline import config_store, hours
-from hotline.clock import FixedClock
-from hotline.config_store import CachedConfig
-from hotline.db import make_engine, make_session_factory, upgrade
-from hotline.hours import HoursService
+from base import config_store
+from hours import service as hours
+from base.clock import FixedClock
+from base.config_store import CachedConfig
+from base.db import make_engine, make_session_factory
+from hotline.db import upgrade
+from hours.service import HoursService
 from hotline.hours_cli import hours_app
 
 MSK = "Europe/Moscow"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.settings import Settings
+from base.settings import Settings
 from hotline.stack.pbx import rootfs_path
 from ivr.prompts import PROMPTS
 from ivr.say_ru import (

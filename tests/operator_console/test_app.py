@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from calls.models import Call, CallDirection, CallOutcome
-from hotline.clock import FixedClock
-from hotline.db import make_engine, make_session_factory, upgrade
-from hotline.settings import Settings
+from base.clock import FixedClock
+from base.db import make_engine, make_session_factory
+from hotline.db import upgrade
+from base.settings import Settings
 from operator_console.app import create_app
 
 NOW = datetime(2025, 3, 3, 9, 10, 0, tzinfo=UTC)  # 12:10 in Moscow

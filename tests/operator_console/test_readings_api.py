@@ -12,8 +12,9 @@ from sqlalchemy import select
 from accounts.demo import seed_demo
 from accounts.models import Meter, ReadingSource
 from accounts.service import record_reading
-from hotline.db import make_engine, make_session_factory, upgrade
-from hotline.settings import Settings
+from base.db import make_engine, make_session_factory
+from hotline.db import upgrade
+from base.settings import Settings
 from operator_console.app import create_app
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Connection, text
 
-from hotline.db import StrEnumType, UtcDateTime, make_engine
+from base.db import StrEnumType, UtcDateTime, make_engine
 from hotline.db.models import metadata
 
 # An arbitrary constant: concurrent upgrades of one PostgreSQL database (the controller

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from hotline.clock import Clock
-from hotline.settings import Settings
+from base.clock import Clock
+from base.settings import Settings
 
 __all__ = ["NowDep", "SessionDep", "SettingsDep", "TimeZoneDep"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-log = logging.getLogger("hotline.metrics")
+log = logging.getLogger("base.metrics")
 
 KEEP = 200_000
 

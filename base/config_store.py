@@ -15,7 +15,7 @@ from sqlalchemy import JSON, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from hotline.db import Base, UtcDateTime, utcnow
+from base.db import Base, UtcDateTime, utcnow
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 

@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from hotline.clock import Clock
+from base.clock import Clock
 
-log = logging.getLogger("hotline.hours")
+log = logging.getLogger("hours.service")
 
 __all__ = [
     "CALLBACK_HOURS",
@@ -625,7 +625,7 @@ DEFAULTS: Final[dict[ScheduleKind, Schedule]] = {
 
 
 class ConfigSource(Protocol):
-    """What the service reads documents through: :class:`hotline.config_store.CachedConfig`."""
+    """What the service reads documents through: :class:`base.config_store.CachedConfig`."""
 
     def get(self, key: str) -> dict[str, Any] | None: ...  # noqa: E704
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-log = logging.getLogger("hotline.events")
+log = logging.getLogger("base.events")
 
 
 class EventBus:

@@ -1,0 +1,1 @@
+"""Working hours: operators' and callbacks' schedules, Russian public holidays, overrides."""
