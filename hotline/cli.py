@@ -294,7 +294,7 @@ def call(
                                                 "keys; with keys, wait for the PBX to end the call)")] = 0.0,
 ) -> None:
     """Place a real SIP test call with sipp and show its record."""
-    from telephony.sipp import Caller, Dtmf, Hangup, Pause, Voice
+    from telephony.sipp import Caller, Dtmf, ExpectHangup, Hangup, Pause, Voice
     from telephony.sipp.audio import duration_ms, to_ulaw
 
     settings = _settings()
@@ -308,6 +308,8 @@ def call(
         seconds = 15.0  # disclosure and the start of the menu, then hang up
     if seconds:
         steps += [Pause(int(seconds * 1000)), Hangup()]
+    else:
+        steps.append(ExpectHangup())  # with keys: the flow ends the call
     folder = settings.data_dir / "calls" / time.strftime("%Y%m%d-%H%M%S")
     test_caller = Caller(number, caller, steps, folder, settings.bind_address, settings.sip_port)
     typer.echo(f"calling {number} from {caller} ...")

@@ -123,7 +123,7 @@ class Level:
 async def run_level(settings: Settings, phones: list[str], level: int, rate: float, folder: Path) -> Level:
     import redis
 
-    from telephony.sipp import Dtmf, Pause, SippProcess, free_media_port
+    from telephony.sipp import Dtmf, ExpectHangup, Pause, SippProcess, free_media_port
     from telephony.sipp.dtmf import write_call_pcaps
     from telephony.sipp.scenarios import all_digits, caller_scenario
 
@@ -137,7 +137,8 @@ async def run_level(settings: Settings, phones: list[str], level: int, rate: flo
         Pause(3500), Dtmf("1"),  # "your account ends in NN, right?" -> 1
         Pause(3000), Dtmf(ENTERED + "#"),  # the reading
         Pause(4500), Dtmf("1"),  # read back "you entered ..." -> confirm
-        Pause(5500), Dtmf("2"),  # "saved", "all saved", "more?" -> 2: goodbye, and the PBX hangs up
+        Pause(5500), Dtmf("2"),  # "saved", "all saved", "more?" -> 2: goodbye,
+        ExpectHangup(60_000),  # and the PBX hangs up (a BYE before this fails the call)
     ]
     folder.mkdir(parents=True, exist_ok=True)
     pcaps = write_call_pcaps(all_digits(steps), folder / "dtmf")

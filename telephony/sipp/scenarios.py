@@ -9,7 +9,13 @@ A caller (UAC) dials a number, waits for the answer, then runs its steps:
   sipp aborts a call that gets a NOTIFY while it is still in a step's pause, so the step
   before a `Go()` must end with the key that completes the flow's input (e.g. '#', or the
   last of `max_digits`), never with keys the flow no longer waits for;
-- `Hangup()`: sends BYE. A BYE from the PBX ends the call at any point ("global" recv).
+- `Hangup()`: the caller ends the call (sends BYE);
+- `ExpectHangup(timeout_ms)`: the caller waits for the PBX to end the call (its BYE).
+
+Every caller scenario ends with exactly one of the last two, so a sipp success means every
+step ran: a BYE from the PBX anywhere else (during a pause, while waiting for a `Go()`, or
+glare with the caller's own BYE) is an unexpected message, which sipp answers with 200 OK
+and counts as a FAILED call.
 
 A callee (UAS) answers, rejects with a status (486 busy, 603 decline...), or rings forever.
 """
@@ -58,7 +64,14 @@ class Hangup:
     pass
 
 
-Step = Dtmf | Voice | Pause | Go | Hangup
+@dataclass(frozen=True)
+class ExpectHangup:
+    """The PBX ends the call here (after goodbye, say): wait up to `timeout_ms` for its BYE."""
+
+    timeout_ms: int = 300_000
+
+
+Step = Dtmf | Voice | Pause | Go | Hangup | ExpectHangup
 
 
 def dtmf_pcap(digit: str) -> Path:
@@ -98,6 +111,16 @@ def all_digits(steps: list[Step] | tuple[Step, ...]) -> str:
     return "".join(s.digits for s in steps if isinstance(s, Dtmf))
 
 
+def check_caller_steps(steps: list[Step] | tuple[Step, ...]) -> None:
+    """A caller's steps end with who ends the call, `Hangup()` or `ExpectHangup()`, and only there."""
+    ends = [i for i, s in enumerate(steps) if isinstance(s, Hangup | ExpectHangup)]
+    if ends != [len(steps) - 1]:
+        raise ValueError(
+            "a caller's steps end with exactly one Hangup() (the caller ends the call) or "
+            f"ExpectHangup() (the PBX does), and have none before: {list(steps)!r}"
+        )
+
+
 def caller_scenario(
     steps: list[Step] | tuple[Step, ...],
     dtmf_pcaps: list[Path] | None = None,
@@ -108,6 +131,7 @@ def caller_scenario(
     `dtmf_pcaps[k]` plays the k-th key of the call (see telephony.sipp.dtmf); without them the
     pcaps shipped with sip-tester are used, which only work for keys in ascending order.
     """
+    check_caller_steps(steps)
     key_index = 0
     headers_from = f'From: <sip:{caller_id_field}@[local_ip]:[local_port]>;tag=[pid]T[call_number]'
     out = [
@@ -132,9 +156,8 @@ def caller_scenario(
         '  <recv response="100" optional="true"/>',
         '  <recv response="180" optional="true"/>',
         '  <recv response="183" optional="true"/>',
-        # The PBX may hang up at any moment: answer its BYE wherever the scenario is. (sipp
-        # wants the last recv before a send to be mandatory, hence here.)
-        '  <recv request="BYE" optional="global" next="remote_bye"/>',
+        # No "global" BYE: a BYE from the PBX before the scenario's last step is unexpected,
+        # and sipp fails the call (see the module's docstring).
         '  <recv response="200" rtd="true"/>',
         "  <send>",
         "    <![CDATA[",
@@ -151,7 +174,6 @@ def caller_scenario(
         "    ]]>",
         "  </send>",
     ]
-    hung_up = False
     for step in steps:
         if isinstance(step, Dtmf):
             for i, digit in enumerate(step.digits):
@@ -190,11 +212,9 @@ def caller_scenario(
                 "  </send>",
                 '  <recv response="200" crlf="true" next="done"/>',
             ]
-            hung_up = True
-            break
-    if not hung_up:
-        # No hangup step: wait for the PBX to end the call.
-        out.append('  <recv request="BYE" timeout="300000" next="remote_bye"/>')
+        elif isinstance(step, ExpectHangup):
+            # No ontimeout: a PBX that does not hang up in time fails the call.
+            out.append(f'  <recv request="BYE" timeout="{step.timeout_ms}" next="remote_bye"/>')
     out += [
         '  <label id="remote_bye"/>',
         _OK_FOR_REQUEST.rstrip("\n"),
@@ -213,7 +233,10 @@ def callee_scenario(
     voice: Path | None = None,
     hold_ms: int = 0,
 ) -> str:
-    """A UAS scenario: `answer` (then wait for BYE, or hang up after hold_ms), `reject`, `ring`."""
+    """A UAS scenario: `answer` (then wait for BYE, or hang up after hold_ms), `reject`, `ring`.
+
+    As for callers, a BYE from the PBX before the last step (during `hold_ms`) fails the call.
+    """
     reasons = {486: "Busy Here", 603: "Decline", 480: "Temporarily Unavailable", 404: "Not Found"}
     head = [
         '<?xml version="1.0" encoding="ISO-8859-1" ?>',
@@ -294,7 +317,6 @@ def callee_scenario(
             "    ]]>",
             "  </send>",
             '  <recv request="ACK" crlf="true"/>',
-            '  <recv request="BYE" optional="global" next="remote_bye"/>',
         ]
         if voice is not None:
             body.append(f'  <nop><action><exec rtp_stream={quoteattr(f"{voice},-1,0")}/></action></nop>')

@@ -11,7 +11,7 @@ import pytest
 from harness import Script, Stack, make_voice, operators_schedule, poll, recording_stats
 
 from calls.models import CallDirection, CallOutcome
-from telephony.sipp import Dtmf, Go, Hangup, Pause, Voice
+from telephony.sipp import Dtmf, ExpectHangup, Go, Hangup, Pause, Voice
 from telephony.sipp.audio import duration_ms
 
 pytestmark = pytest.mark.stack
@@ -22,7 +22,8 @@ async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
     voice = make_voice(e2e.workdir / "voices")
     # Speaks, asks for outage information (3), then ends the call from the "more?" menu (2).
     caller = await e2e.call(e2e.settings.hotline_number,
-                            [Voice(voice, wait=False), Go(), Pause(400), Dtmf("3"), Go(), Pause(400), Dtmf("2")])
+                            [Voice(voice, wait=False), Go(), Pause(400), Dtmf("3"), Go(), Pause(400), Dtmf("2"),
+                             ExpectHangup()])
     script = Script(e2e, caller)
     await script.at("main_menu")
     await script.at("more")
@@ -127,7 +128,7 @@ async def test_recording_disclosure_is_played_when_the_controller_is_down(e2e: S
     before_files = set(e2e.settings.recordings_dir.rglob("*.wav"))
     parts.stop_controller(e2e.settings)
     try:
-        caller = await e2e.call(e2e.settings.hotline_number, [])
+        caller = await e2e.call(e2e.settings.hotline_number, [ExpectHangup()])
         result = await caller.wait(timeout=60)  # disclosure, "service unavailable", hangup
         assert result.ok, result.explain()
     finally:

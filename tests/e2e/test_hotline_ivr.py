@@ -17,7 +17,7 @@ from sqlalchemy import select
 from accounts.models import MeterReading, ReadingSource
 from calls.models import Call
 from hotline.stack import stack as parts
-from telephony.sipp import Dtmf, Go, Hangup, Pause
+from telephony.sipp import Dtmf, ExpectHangup, Go, Hangup, Pause
 
 pytestmark = pytest.mark.stack
 
@@ -34,12 +34,14 @@ async def ivr(e2e: Stack):  # type: ignore[no-untyped-def]
 
 def keys(*presses: str, hangup: bool = False) -> list:
     """Each press waits for the test's go, then a person's reaction time (Asterisk drops an
-    RFC 2833 key that starts within a few tens of ms of the previous one's end)."""
+    RFC 2833 key that starts within a few tens of ms of the previous one's end).
+
+    The call ends with the caller hanging up on the test's last go (`hangup=True`), or else
+    with the PBX hanging up (`ExpectHangup`): a BYE from the PBX before that fails the call."""
     steps: list = []
     for p in presses:
         steps += [Go(), Pause(400), Dtmf(p)]
-    if hangup:
-        steps += [Go(), Hangup()]
+    steps += [Go(), Hangup()] if hangup else [ExpectHangup()]
     return steps
 
 
