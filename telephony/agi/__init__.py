@@ -6,6 +6,7 @@ from telephony.agi.errors import (
     AgiHangup,
     AgiInvalidCommand,
     AgiProtocolError,
+    AgiTimeout,
     AgiUsageError,
 )
 from telephony.agi.protocol import (
@@ -14,10 +15,12 @@ from telephony.agi.protocol import (
     AgiParser,
     AgiResponse,
     HangupSignal,
+    SpeechResult,
     check_response,
     encode_command,
     parse_environment,
     parse_response,
+    speech_results,
 )
 from telephony.agi.server import AgiHandler, AgiSession, FastAgiServer
 
@@ -33,11 +36,14 @@ __all__ = [
     "AgiProtocolError",
     "AgiResponse",
     "AgiSession",
+    "AgiTimeout",
     "AgiUsageError",
     "FastAgiServer",
     "HangupSignal",
+    "SpeechResult",
     "check_response",
     "encode_command",
     "parse_environment",
     "parse_response",
+    "speech_results",
 ]

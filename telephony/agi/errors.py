@@ -32,6 +32,11 @@ class AgiUsageError(AgiError):
     """``520 Invalid command syntax``; the usage text is in ``response.data``."""
 
 
+class AgiTimeout(AgiError, TimeoutError):
+    """No final reply to a command within its timeout; the connection is closed after it
+    (a late reply would otherwise be taken as the next command's)."""
+
+
 class AgiHangup(AgiError):
     """The caller hung up (``HANGUP`` line, result -1 or closed connection).
 

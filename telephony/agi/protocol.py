@@ -10,14 +10,23 @@ Rules this module keeps:
   bytes are replaced, never fatal.
 * The connection opens with the environment: ``agi_<name>: <value>`` lines ended by
   an empty line. Every line must have the ``agi_`` prefix and a ``:``.
-* Then each command gets exactly one reply: ``<code> <text>``. ``200 result=<r>``
-  may carry ``(<data>)`` (the data may contain spaces and parentheses; it ends at
-  the last ``)`` before optional ``key=value`` pairs such as ``endpos=<n>``).
+* Then each command gets one final reply: ``<code> <text>``, where ``<text>`` usually
+  starts with ``result=<r>``. ``100 result=0 Trying...`` (GOSUB) is provisional: it is
+  parsed like any reply and the session waits for the final one after it.
+* After ``result=<r>`` comes either ``(<data>)`` or free text (``Gosub complete``), and
+  then ``key=value`` pairs (``endpos=0``, ``score0=969``, ``text0="two words"``). When
+  the line ends with ``)`` the data is everything between the first ``(`` and that last
+  ``)`` (``GET VARIABLE`` values may hold anything); otherwise the data ends at the
+  first ``)`` (Asterisk writes a fixed word there: ``(speech)``, ``(timeout)``...) and
+  pairs follow. A quoted value ends at a ``"`` followed by the end of the line or by
+  `` key=``. Every pair is kept, in wire order, in :attr:`AgiResponse.fields`.
 * ``<code>-<text>`` opens a multi-line reply (``520-Invalid command syntax.``) that
   ends with the first ``<code> <text>`` line; the lines between are its data.
 * A line that is exactly ``HANGUP`` is Asterisk's hangup signal (AGISIGHUP), not a
   reply: it may come at any time and is reported as :class:`HangupSignal`.
 * Blank lines after the environment are ignored.
+* No regular expressions on input: every line is read with ``find``/``partition`` in
+  time linear in its length.
 * Limits on line length, environment size and multi-line replies. Breaking a rule
   raises :class:`AgiProtocolError` quoting the raw input; the parser is then unusable.
 * Commands: a verb made of letters and single spaces (``STREAM FILE``), then the
@@ -28,7 +37,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import re
+import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -48,21 +57,18 @@ __all__ = [
     "AgiParser",
     "AgiResponse",
     "HangupSignal",
+    "SpeechResult",
     "check_response",
     "encode_command",
     "parse_environment",
     "parse_response",
+    "speech_results",
 ]
 
 _QUOTE_LIMIT = 200
-_RESULT = re.compile(
-    r"^result=(?P<result>\S*)"
-    r"(?: \((?P<data>.*)\))?"
-    r"(?P<pairs>(?: [A-Za-z_]+=\S*)*)\s*$"
-)
-_STATUS = re.compile(r"^(?P<code>\d{3})(?P<sep>[ -]|$)(?P<text>.*)$")
-_VERB = re.compile(r"^[A-Za-z]+(?: [A-Za-z]+)*$")
+_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 _FORBIDDEN = ("\r", "\n", "\x00")
+PROVISIONAL = 100  # "100 result=0 Trying...": the final reply follows
 
 
 def _quote(raw: bytes | str) -> str:
@@ -175,12 +181,40 @@ class AgiEnvironment(Mapping[str, str]):
 
 @dataclass(frozen=True, slots=True)
 class AgiResponse:
-    """One reply to one command. For non-200 codes ``data`` holds the text."""
+    """One reply to one command.
+
+    ``data`` is the parenthesised data (``timeout``, a variable's value) or the free
+    text after the result (``Gosub complete``); for codes without ``result=`` it is the
+    whole text. ``fields`` are the ``key=value`` pairs in wire order (quotes removed),
+    ``endpos`` the ``endpos`` pair as a number.
+    """
 
     code: int
     result: str
     data: str | None = None
     endpos: int | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        """A ``1xx`` reply (GOSUB's ``Trying...``): the final reply is still to come."""
+        return 100 <= self.code < 200
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The value of the first ``key=value`` pair named ``key``, or ``default``."""
+        for name, value in self.fields:
+            if name == key:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResult:
+    """One alternative of a ``SPEECH RECOGNIZE`` reply (``score0``, ``text0``, ``grammar0``)."""
+
+    score: int
+    text: str
+    grammar: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,31 +237,138 @@ def parse_environment(lines: Iterable[str]) -> AgiEnvironment:
     return AgiEnvironment(tuple(variables))
 
 
+def _split_status(line: str) -> tuple[int, str, str] | None:
+    """``"520-Invalid..."`` → ``(520, "-", "Invalid...")``; None if it is no reply line."""
+    digits = line[:3]
+    if len(digits) != 3 or not (digits.isascii() and digits.isdigit()):
+        return None
+    sep = line[3:4]
+    if sep not in ("", " ", "-"):
+        return None
+    return int(digits), sep, line[4:]
+
+
+def _key_end(text: str, start: int) -> int:
+    """The index of the ``=`` ending a key that starts at ``start``, or -1."""
+    end = start
+    length = len(text)
+    while end < length and text[end] in _KEY_CHARS:
+        end += 1
+    if end == start or end >= length or text[end] != "=":
+        return -1
+    return end
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """The ``"`` closing a value opened before ``start``: one followed by the end or a pair."""
+    length = len(text)
+    position = start
+    while True:
+        quote = text.find('"', position)
+        if quote < 0:
+            return -1
+        after = quote + 1
+        if after == length:
+            return quote
+        if text[after] == " ":
+            while after < length and text[after] == " ":
+                after += 1
+            if after == length or _key_end(text, after) >= 0:
+                return quote
+        position = quote + 1
+
+
+def _parse_pairs(text: str) -> tuple[tuple[str, str], ...] | None:
+    """``endpos=0 text0="a b"`` → pairs; None if ``text`` is not made of pairs only."""
+    pairs: list[tuple[str, str]] = []
+    length = len(text)
+    position = 0
+    while True:
+        while position < length and text[position] == " ":
+            position += 1
+        if position >= length:
+            return tuple(pairs)
+        equals = _key_end(text, position)
+        if equals < 0:
+            return None
+        key = text[position:equals]
+        start = equals + 1
+        if start < length and text[start] == '"':
+            close = _closing_quote(text, start + 1)
+            if close < 0:
+                return None
+            value, position = text[start + 1 : close], close + 1
+        else:
+            end = text.find(" ", start)
+            end = length if end < 0 else end
+            value, position = text[start:end], end
+        pairs.append((key, value))
+
+
 def parse_response(line: str, extra_lines: Iterable[str] = ()) -> AgiResponse:
     """Parse a reply status line; ``extra_lines`` are the inner lines of a multi-line reply."""
-    status = _STATUS.match(line)
+    status = _split_status(line)
     if status is None:
         _fail("bad AGI reply line", line)
-    code = int(status["code"])
-    text = status["text"].strip()
-    if code != 200:
-        inner = list(extra_lines)
-        return AgiResponse(code=code, result="", data="\n".join(inner) if inner else text)
-    match = _RESULT.match(text)
-    if match is None:
-        if not text.startswith("result="):
+    code, _, text = status
+    text = text.strip()
+    inner = list(extra_lines)
+    if inner:
+        return AgiResponse(code=code, result="", data="\n".join(inner))
+    if not text.startswith("result="):
+        if code == 200:
             _fail("200 reply without result=", line)
-        result, _, rest = text.removeprefix("result=").partition(" ")
-        return AgiResponse(code=code, result=result, data=rest.strip() or None)
+        return AgiResponse(code=code, result="", data=text)
+    result, _, rest = text.removeprefix("result=").partition(" ")
+    rest = rest.strip()
+    data: str | None = None
+    tail = rest
+    if rest.startswith("("):
+        if rest.endswith(")"):
+            return AgiResponse(code=code, result=result, data=rest[1:-1])
+        close = rest.find(")")
+        if close < 0:
+            _fail("unclosed '(' in AGI reply", line)
+        data, tail = rest[1:close], rest[close + 1 :]
+    fields = _parse_pairs(tail)
+    if fields is None:
+        if data is not None:
+            _fail("bad key=value pairs after the data of an AGI reply", line)
+        return AgiResponse(code=code, result=result, data=tail or None)
     endpos: int | None = None
-    for pair in match["pairs"].split():
-        key, _, value = pair.partition("=")
-        if key == "endpos":
-            try:
-                endpos = int(value)
-            except ValueError:
-                _fail("bad endpos", line)
-    return AgiResponse(code=code, result=match["result"], data=match["data"], endpos=endpos)
+    for key, value in fields:
+        if key == "endpos" and endpos is None:
+            endpos = _integer(value, "bad endpos", line)
+    return AgiResponse(code=code, result=result, data=data, endpos=endpos, fields=fields)
+
+
+def _integer(value: str, reason: str, line: str) -> int:
+    digits = value.removeprefix("-")
+    if not digits or len(digits) > 20 or not (digits.isascii() and digits.isdigit()):
+        _fail(reason, line)
+    return int(value)
+
+
+def speech_results(response: AgiResponse) -> list[SpeechResult]:
+    """The alternatives of a ``SPEECH RECOGNIZE`` reply that ended with ``(speech)``.
+
+    Any other reply (timeout, digit, hangup, failure) has none: ``[]``.
+    """
+    if response.data != "speech":
+        return []
+    raw = response.get("results")
+    if raw is None:
+        _fail("SPEECH RECOGNIZE reply without results=", repr(response))
+    count = _integer(raw, "bad results= in SPEECH RECOGNIZE reply", repr(response))
+    results: list[SpeechResult] = []
+    for index in range(count):
+        score = response.get(f"score{index}")
+        text = response.get(f"text{index}")
+        grammar = response.get(f"grammar{index}")
+        if score is None or text is None or grammar is None:
+            _fail(f"SPEECH RECOGNIZE reply without result {index}", repr(response))
+        results.append(SpeechResult(_integer(score, "bad score", repr(response)), text, grammar))
+    return results
 
 
 def check_response(response: AgiResponse) -> AgiResponse:
@@ -320,10 +461,10 @@ class AgiParser:
             return None
         if not line.strip():
             return None
-        status = _STATUS.match(line)
-        if status is not None and status["sep"] == "-":
-            self._multi_code = status["code"]
-            self._multi_lines = [status["text"].strip()]
+        status = _split_status(line)
+        if status is not None and status[1] == "-":
+            self._multi_code = line[:3]
+            self._multi_lines = [status[2].strip()]
             return None
         return parse_response(line)
 
@@ -341,7 +482,8 @@ def _encode_argument(argument: str | int) -> str:
 
 def encode_command(verb: str, *arguments: str | int) -> bytes:
     """``encode_command("STREAM FILE", "hello-world", "")`` → ``STREAM FILE hello-world ""``."""
-    if not _VERB.match(verb):
+    words = verb.split(" ")
+    if not all(word.isascii() and word.isalpha() for word in words):
         raise ValueError(f"invalid AGI command verb: {_quote(verb)}")
     parts = [verb.upper(), *(_encode_argument(argument) for argument in arguments)]
     return (" ".join(parts) + "\n").encode("utf-8")

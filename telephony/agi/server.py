@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from telephony.agi.errors import AgiError, AgiHangup, AgiProtocolError
+from telephony.agi.errors import AgiError, AgiHangup, AgiProtocolError, AgiTimeout
 from telephony.agi.protocol import (
     AgiEnvironment,
     AgiEvent,
@@ -27,7 +27,7 @@ from telephony.agi.protocol import (
 
 __all__ = ["AgiHandler", "AgiSession", "FastAgiServer"]
 
-from telephony.server import TcpService
+from telephony.server import DEFAULT_MAX_CONNECTIONS, LOOPBACK, TcpService
 
 logger = logging.getLogger("telephony.agi")
 
@@ -35,6 +35,33 @@ AgiHandler = Callable[["AgiSession"], Awaitable[None]]
 
 _READ_SIZE = 64 * 1024
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+# Commands that play media, wait for the caller or run a dialplan application: they may
+# take as long as a call (EXEC Queue returns when the conversation ends).
+MEDIA_VERBS = frozenset(
+    {
+        "EXEC",
+        "GOSUB",
+        "STREAM FILE",
+        "CONTROL STREAM FILE",
+        "GET DATA",
+        "GET OPTION",
+        "WAIT FOR DIGIT",
+        "RECORD FILE",
+        "RECEIVE CHAR",
+        "RECEIVE TEXT",
+        "SPEECH RECOGNIZE",
+        "SAY ALPHA",
+        "SAY DATE",
+        "SAY DATETIME",
+        "SAY DIGITS",
+        "SAY NUMBER",
+        "SAY PHONETIC",
+        "SAY TIME",
+    }
+)
+COMMAND_TIMEOUT = 30.0  # any other command is answered at once
+MEDIA_TIMEOUT = 4 * 3600.0
+MAX_QUEUED_REPLIES = 16  # replies nobody asked for, before the connection is dropped
 
 
 class AgiSession:
@@ -44,6 +71,11 @@ class AgiSession:
     without sending anything, unless ``after_hangup=True`` is passed (Asterisk still
     runs the commands allowed on a dead channel, such as ``GET VARIABLE``, and
     answers the others with 511, which then also raises :class:`AgiHangup`).
+
+    Provisional ``1xx`` replies (GOSUB's ``100 result=0 Trying...``) are skipped: the
+    command returns the final reply after them. A command with no final reply within
+    its timeout (``command_timeout``, or ``media_timeout`` for :data:`MEDIA_VERBS`)
+    raises :class:`AgiTimeout` and closes the connection.
     """
 
     def __init__(
@@ -53,8 +85,15 @@ class AgiSession:
         writer: asyncio.StreamWriter,
         parser: AgiParser,
         pending: list[AgiEvent] | None = None,
+        *,
+        command_timeout: float = COMMAND_TIMEOUT,
+        media_timeout: float = MEDIA_TIMEOUT,
+        max_queued_replies: int = MAX_QUEUED_REPLIES,
     ) -> None:
         self.env = env
+        self.command_timeout = command_timeout
+        self.media_timeout = media_timeout
+        self.max_queued_replies = max_queued_replies
         self._reader = reader
         self._writer = writer
         self._parser = parser
@@ -64,8 +103,13 @@ class AgiSession:
         self._hangup = asyncio.Event()
         self._eof = False
         self._closed = False
-        for event in pending or ():
-            self._take(event)
+        try:
+            for event in pending or ():
+                self._take(event)
+        except AgiProtocolError as exc:
+            logger.error("%s: %s; closing the AGI connection", env.channel, exc)
+            self._eof = True
+            self._hangup.set()
         self._reader_task = asyncio.create_task(self._read_loop(), name=f"agi-reader-{env.channel}")
 
     @property
@@ -78,10 +122,19 @@ class AgiSession:
         await self._hangup.wait()
 
     async def command(
-        self, verb: str, *arguments: str | int, after_hangup: bool = False
+        self,
+        verb: str,
+        *arguments: str | int,
+        after_hangup: bool = False,
+        timeout: float | None = None,
     ) -> AgiResponse:
-        """Send one command and return its 200 reply; other codes raise (see errors)."""
+        """Send one command and return its 200 reply; other codes raise (see errors).
+
+        ``timeout`` (seconds) overrides the session's default for this verb.
+        """
         data = encode_command(verb, *arguments)
+        if timeout is None:
+            timeout = self.media_timeout if verb.upper() in MEDIA_VERBS else self.command_timeout
         async with self._lock:
             if self._eof or self._closed:
                 raise AgiHangup(f"{self.env.channel}: AGI connection closed")
@@ -98,7 +151,15 @@ class AgiSession:
                 await self._writer.drain()
             except OSError as exc:
                 raise AgiHangup(f"{self.env.channel}: AGI connection lost: {exc}") from exc
-            response = await self._next_reply()
+            try:
+                async with asyncio.timeout(timeout):
+                    response = await self._final_reply()
+            except TimeoutError:
+                self._abort()
+                raise AgiTimeout(
+                    f"{self.env.channel}: no reply to AGI {verb.upper()} within {timeout:g} s;"
+                    " connection closed"
+                ) from None
         logger.debug("%s: AGI << %r", self.env.channel, response)
         if response.code == 511 and self.hung_up:
             raise AgiHangup(f"{self.env.channel}: the caller hung up", response)
@@ -164,6 +225,22 @@ class AgiSession:
     async def verbose(self, message: str, level: int = 1) -> None:
         await self.command("VERBOSE", message, level)
 
+    async def gosub(self, context: str, extension: str, priority: str | int, *args: str) -> str:
+        """Run a dialplan subroutine; return its final reply's result (``0`` on success).
+
+        A label that is not found raises :class:`AgiError` (Asterisk answers -1).
+        """
+        arguments: list[str | int] = [context, extension, priority]
+        if args:
+            arguments.append(",".join(args))
+        response = await self.command("GOSUB", *arguments)
+        if response.result == "-1":
+            raise AgiError(
+                f"{self.env.channel}: GOSUB {context},{extension},{priority}: {response.data}",
+                response,
+            )
+        return response.result
+
     async def close(self) -> None:
         """Close the connection (idempotent); Asterisk then continues the dialplan."""
         if self._closed:
@@ -177,11 +254,22 @@ class AgiSession:
 
     # -- internals -----------------------------------------------------------------
 
+    def _abort(self) -> None:
+        """Drop the connection now (after a timeout the reply stream cannot be trusted)."""
+        self._eof = True
+        self._reader_task.cancel()
+        self._writer.close()
+
     def _take(self, event: AgiEvent) -> None:
         if isinstance(event, HangupSignal):
             logger.debug("%s: AGI HANGUP received", self.env.channel)
             self._hangup.set()
         elif isinstance(event, AgiResponse):
+            if len(self._replies) >= self.max_queued_replies:
+                raise AgiProtocolError(
+                    f"AGI protocol error: more than {self.max_queued_replies} replies"
+                    f" nobody asked for; last: {event!r}"
+                )
             self._replies.append(event)
             self._wakeup.set()
         else:
@@ -194,6 +282,14 @@ class AgiSession:
             self._wakeup.clear()
             await self._wakeup.wait()
         return self._replies.popleft()
+
+    async def _final_reply(self) -> AgiResponse:
+        """The next reply that is not provisional (``100 result=0 Trying...``)."""
+        while True:
+            response = await self._next_reply()
+            if not response.provisional:
+                return response
+            logger.debug("%s: AGI << provisional %r", self.env.channel, response)
 
     async def _read_loop(self) -> None:
         try:
@@ -250,23 +346,22 @@ class FastAgiServer(TcpService):
         handlers: Mapping[str, AgiHandler],
         *,
         env_timeout: float = 10.0,
+        command_timeout: float = COMMAND_TIMEOUT,
+        media_timeout: float = MEDIA_TIMEOUT,
+        allowed_peers: Iterable[str] = LOOPBACK,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(
+            host, port, allowed_peers=allowed_peers, max_connections=max_connections
+        )
         self.handlers = handlers
         self.env_timeout = env_timeout
+        self.command_timeout = command_timeout
+        self.media_timeout = media_timeout
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._serve(reader, writer)
-        finally:
-            self._tasks.discard(task)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         parser = AgiParser()
         try:
@@ -277,7 +372,15 @@ class FastAgiServer(TcpService):
             logger.warning("FastAGI connection from %s: no valid environment: %s", peer, exc)
             writer.close()
             return
-        session = AgiSession(env, reader, writer, parser, pending)
+        session = AgiSession(
+            env,
+            reader,
+            writer,
+            parser,
+            pending,
+            command_timeout=self.command_timeout,
+            media_timeout=self.media_timeout,
+        )
         try:
             handler = self.handlers.get(env.script)
             if handler is None:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 from telephony.audiosocket.errors import AudioSocketClosed, AudioSocketError
 from telephony.audiosocket.protocol import (
@@ -30,7 +30,7 @@ from telephony.audiosocket.protocol import (
 
 __all__ = ["AudioSocketServer", "AudioStream", "StreamHandler"]
 
-from telephony.server import TcpService
+from telephony.server import DEFAULT_MAX_CONNECTIONS, LOOPBACK, TcpService
 
 logger = logging.getLogger("telephony.audiosocket")
 
@@ -177,8 +177,12 @@ class AudioSocketServer(TcpService):
         *,
         uuid_timeout: float = 5.0,
         max_payload: int = 16 * 1024,
+        allowed_peers: Iterable[str] = LOOPBACK,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        super().__init__(host, port)
+        super().__init__(
+            host, port, allowed_peers=allowed_peers, max_connections=max_connections
+        )
         self.on_stream = on_stream
         self.uuid_timeout = uuid_timeout
         self.max_payload = max_payload
@@ -202,9 +206,7 @@ class AudioSocketServer(TcpService):
             writer.close()
             return
         stream = AudioStream(first.uuid, reader, writer, parser, frames[1:])
-        task = asyncio.create_task(self._run(stream), name=f"audiosocket-{first.uuid}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self._run(stream)
 
     async def _run(self, stream: AudioStream) -> None:
         logger.debug("audiosocket %s: stream starts", stream.uuid)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from telephony.agi import (
@@ -15,9 +18,11 @@ from telephony.agi import (
     AgiResponse,
     AgiUsageError,
     HangupSignal,
+    SpeechResult,
     check_response,
     encode_command,
     parse_response,
+    speech_results,
 )
 
 ENVIRONMENT = (
@@ -88,12 +93,12 @@ def check_events(events: list[AgiEvent]) -> None:
     assert env.get("agi_missing") is None
     assert replies == [
         AgiResponse(200, "0"),
-        AgiResponse(200, "49", endpos=12345),
+        AgiResponse(200, "49", endpos=12345, fields=(("endpos", "12345"),)),
         AgiResponse(200, "1", "timeout"),
         AgiResponse(200, "", "timeout"),
         AgiResponse(200, "1", "value with spaces (and parens)"),
         HangupSignal(),
-        AgiResponse(200, "-1", endpos=0),
+        AgiResponse(200, "-1", endpos=0, fields=(("endpos", "0"),)),
         AgiResponse(510, "", "Invalid or unknown command"),
         AgiResponse(511, "", "Command Not Permitted on a dead channel or intercept routine"),
         AgiResponse(
@@ -211,3 +216,93 @@ def test_encode_command_quotes_arguments() -> None:
 def test_encode_command_refuses_injection(parts: tuple[str, ...]) -> None:
     with pytest.raises(ValueError):
         encode_command(*parts)
+
+
+# -- what Asterisk 22 sends (res_agi.c, app_stack.c, res_speech) ---------------------------
+
+
+def test_a_long_hostile_reply_line_is_parsed_in_linear_time() -> None:
+    """The old regular expression took about 2 s on this 20 kB line (quadratic)."""
+    line = "200 result=1 (" + ") a=b" * 4000 + " !"
+    started = time.perf_counter()
+    with pytest.raises(AgiProtocolError, match=r"after the data"):
+        parse_response(line)
+    assert time.perf_counter() - started < 0.1
+
+
+def test_speech_recognize_keeps_every_field() -> None:
+    line = (
+        '200 result=1 (speech) endpos=0 results=2 score0=969 text0="показания двенадцать (12)"'
+        ' grammar0=digits score1=420 text1="he said "hi" there" grammar1=yesno'
+    )
+    response = parse_response(line)
+    assert response.data == "speech" and response.endpos == 0
+    assert response.fields == (
+        ("endpos", "0"),
+        ("results", "2"),
+        ("score0", "969"),
+        ("text0", "показания двенадцать (12)"),
+        ("grammar0", "digits"),
+        ("score1", "420"),
+        ("text1", 'he said "hi" there'),
+        ("grammar1", "yesno"),
+    )
+    assert speech_results(response) == [
+        SpeechResult(969, "показания двенадцать (12)", "digits"),
+        SpeechResult(420, 'he said "hi" there', "yesno"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("200 result=1 (digit) digit=5 endpos=1200",
+         AgiResponse(200, "1", "digit", 1200, (("digit", "5"), ("endpos", "1200")))),
+        ("200 result=1 (timeout) endpos=8000",
+         AgiResponse(200, "1", "timeout", 8000, (("endpos", "8000"),))),
+        ("200 result=0 endpos=0", AgiResponse(200, "0", None, 0, (("endpos", "0"),))),
+        ("200 result=1 (speech) endpos=0 results=0 ",
+         AgiResponse(200, "1", "speech", 0, (("endpos", "0"), ("results", "0")))),
+        ("200 result=1 (a) b=c)", AgiResponse(200, "1", "a) b=c")),
+        ("200 result=1 ()", AgiResponse(200, "1", "")),
+        ("200 result=35 (dtmf) endpos=400",
+         AgiResponse(200, "35", "dtmf", 400, (("endpos", "400"),))),
+        ("100 result=0 Trying...", AgiResponse(100, "0", "Trying...")),
+        ("200 result=0 Gosub complete", AgiResponse(200, "0", "Gosub complete")),
+        ("503 result=-2 Memory allocation failure",
+         AgiResponse(503, "-2", "Memory allocation failure")),
+    ],
+)
+def test_reply_shapes(line: str, expected: AgiResponse) -> None:
+    assert parse_response(line) == expected
+
+
+def test_speech_results_of_other_replies_are_empty() -> None:
+    assert speech_results(parse_response("200 result=1 (timeout) endpos=0")) == []
+    with pytest.raises(AgiProtocolError):
+        speech_results(parse_response("200 result=1 (speech) endpos=0 results=1"))
+
+
+def test_provisional_reply_is_marked() -> None:
+    parser = AgiParser()
+    parser.feed(ENVIRONMENT)
+    trying, final = parser.feed(b"100 result=0 Trying...\n200 result=0 Gosub complete\n")
+    assert isinstance(trying, AgiResponse) and trying.provisional
+    assert isinstance(final, AgiResponse) and not final.provisional
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["200 result=1 (open", "200 result=1 (x) endpos=abc", "20", "2000 result=1", "²00 result=1",
+     "200 result=1 (x) =y", '200 result=1 (x) t="unterminated'],
+)
+def test_malformed_replies_are_protocol_errors(line: str) -> None:
+    with pytest.raises(AgiProtocolError, match=re.escape(repr(line)[:40])):
+        parse_response(line)
+
+
+def test_protocol_error_quotes_truncated_input() -> None:
+    with pytest.raises(AgiProtocolError) as info:
+        parse_response("garbage " * 1000)
+    message = str(info.value)
+    assert "garbage garbage" in message and "(8000 bytes)" in message and len(message) < 400

@@ -15,6 +15,7 @@ from telephony.agi import (
     AgiHangup,
     AgiInvalidCommand,
     AgiSession,
+    AgiTimeout,
     FastAgiServer,
 )
 
@@ -232,7 +233,7 @@ async def test_hangup_line_during_playback(agi: Harness, caplog: pytest.LogCaptu
     assert steps == [
         "playback interrupted",
         "refused locally",
-        "AgiResponse(code=200, result='1', data='paid', endpos=None)",
+        "AgiResponse(code=200, result='1', data='paid', endpos=None, fields=())",
     ]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -324,3 +325,72 @@ async def test_stop_ends_running_sessions(agi: Harness) -> None:
     await asterisk.wait_closed()
     with pytest.raises(asyncio.CancelledError):
         await agi.result()
+
+
+async def test_gosub_waits_past_the_provisional_trying(agi: Harness) -> None:
+    """GOSUB answers `100 result=0 Trying...` first; the next command must get its own reply."""
+
+    async def body(session: AgiSession) -> list[object]:
+        done = await session.gosub("sub-test", "s", 1, "a", "b")
+        value = await session.get_variable("X")
+        return [done, value]
+
+    agi.script(body)
+    asterisk = await FakeAsterisk.call(agi.server.port)
+    await asterisk.expect("GOSUB sub-test s 1 a,b")
+    asterisk.send("100 result=0 Trying...")
+    await asyncio.sleep(0)  # the final reply comes later, as when the subroutine runs
+    asterisk.send("200 result=0 Gosub complete")
+    await asterisk.exchange("GET VARIABLE X", "200 result=1 (from the subroutine)")
+    assert await agi.result() == ["0", "from the subroutine"]
+    await asterisk.wait_closed()
+
+
+async def test_gosub_label_not_found_raises(agi: Harness) -> None:
+    agi.script(lambda session: session.gosub("nowhere", "s", 1))
+    asterisk = await FakeAsterisk.call(agi.server.port)
+    await asterisk.exchange("GOSUB nowhere s 1", "200 result=-1 Gosub label not found")
+    with pytest.raises(AgiError, match="Gosub label not found"):
+        await agi.result()
+    await asterisk.wait_closed()
+
+
+async def test_a_command_without_reply_times_out_and_closes(agi: Harness) -> None:
+    agi.server.command_timeout = 0.2
+
+    async def body(session: AgiSession) -> None:
+        await session.get_variable("X")
+
+    agi.script(body)
+    asterisk = await FakeAsterisk.call(agi.server.port)
+    await asterisk.expect("GET VARIABLE X")
+    with pytest.raises(AgiTimeout, match="GET VARIABLE within 0.2 s"):
+        await agi.result()
+    await asterisk.wait_closed()
+
+
+async def test_media_commands_get_the_long_timeout(agi: Harness) -> None:
+    agi.server.command_timeout = 0.05
+    agi.server.media_timeout = WAIT
+
+    async def body(session: AgiSession) -> object:
+        return (await session.exec("Queue", "operators")).result
+
+    agi.script(body)
+    asterisk = await FakeAsterisk.call(agi.server.port)
+    await asterisk.expect("EXEC Queue operators")
+    await asyncio.sleep(0.2)  # longer than command_timeout: the queue takes its time
+    asterisk.send("200 result=0")
+    assert await agi.result() == "0"
+    await asterisk.wait_closed()
+
+
+async def test_a_flood_of_unsolicited_replies_drops_the_connection(agi: Harness) -> None:
+    async def body(session: AgiSession) -> None:
+        await session.wait_hangup()
+
+    agi.script(body)
+    asterisk = await FakeAsterisk.call(agi.server.port)
+    asterisk.send(*["200 result=0"] * 100)
+    await asterisk.wait_closed()
+    assert await agi.result() is None
