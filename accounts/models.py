@@ -13,9 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -187,6 +189,7 @@ class MeterReading(Base):
     __tablename__ = "meter_readings"
     __table_args__ = (
         Index(None, "meter_id", "zone", "taken_on"),
+        Index(None, "txid", "id"),
         enum_check("zone", "zone", ReadingZone),
         enum_check("source", "source", ReadingSource),
         CheckConstraint("value >= 0", name="value_not_negative"),
@@ -205,6 +208,10 @@ class MeterReading(Base):
     # Who gave it: the caller's number (IVR), an operator's login, "billing" for imports.
     submitted_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # PostgreSQL: the id of the transaction that wrote the row (a column default, migration
+    # 0005), so billing's feed can hold back rows whose transaction may still be in flight
+    # (accounts.service.readings_since). SQLite serialises writers and leaves it NULL.
+    txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
 
     meter: Mapped[Meter] = relationship(back_populates="readings")
 

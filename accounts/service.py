@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from accounts.adapters import ZONE_NAMES, AccountRecord, MeterRecord, RowError, open_source
@@ -47,11 +47,14 @@ from base.db import utcnow
 __all__ = [
     "DEFAULT_TIMEZONE",
     "ImportReport",
+    "ReadingCursor",
     "ReadingError",
+    "ReadingRow",
     "find_by_number",
     "find_by_phone",
     "import_file",
     "last_readings",
+    "readings_since",
     "record_reading",
     "upsert_accounts",
 ]
@@ -410,25 +413,68 @@ READING_EXPORT_COLUMNS = (
 )
 
 
-def readings_since(session: Session, cursor: int = 0, limit: int = 1000) -> tuple[list[ReadingRow], int]:
-    """Readings we took (not billing's own), added after `cursor`, oldest first; and the next cursor.
+@dataclass(frozen=True, order=True)
+class ReadingCursor:
+    """Where billing stopped: the last row's writing transaction (0 on SQLite) and id.
 
-    Billing calls this repeatedly with the cursor it got last time, so nothing is lost or
-    taken twice even while new readings arrive.
+    Written ``"<txid>:<id>"`` (``"0"`` or empty: from the start). Opaque to billing: it sends
+    back the ``next_cursor`` it was given.
     """
+
+    txid: int = 0
+    id: int = 0
+
+    @classmethod
+    def parse(cls, text: str | None) -> ReadingCursor:
+        """A cursor from its text; ``ValueError`` when it is not one we gave out."""
+        text = (text or "").strip()
+        if text in ("", "0"):
+            return cls()
+        txid, colon, row_id = text.partition(":")
+        if not colon or not txid.isdigit() or not row_id.isdigit():
+            raise ValueError(f"not a readings cursor: {text[:40]!r}")
+        return cls(int(txid), int(row_id))
+
+    def __str__(self) -> str:
+        return f"{self.txid}:{self.id}"
+
+
+def readings_since(
+    session: Session, cursor: ReadingCursor | None = None, limit: int = 1000
+) -> tuple[list[ReadingRow], ReadingCursor]:
+    """Readings we took (not billing's own) after ``cursor``, in feed order; and the next cursor.
+
+    Billing calls this repeatedly with the cursor it got last time; nothing is lost or taken
+    twice while new readings arrive. On PostgreSQL several writers commit out of id order, so
+    the feed is ordered by (writing transaction, id) and holds back every row whose
+    transaction is not older than all transactions still running (``pg_snapshot_xmin``):
+    such a row may still have a neighbour in flight. Any row committed later belongs to a
+    transaction at least that young, so it sorts after every row already returned. On SQLite
+    one writer at a time commits, so ids come in commit order and the id alone is the cursor.
+    """
+    cursor = cursor or ReadingCursor()
+    postgres = session.get_bind().dialect.name == "postgresql"
     statement = (
         select(MeterReading.id, Account.number, Meter.serial, MeterReading.zone, MeterReading.value,
                MeterReading.taken_on, MeterReading.source, MeterReading.submitted_by, MeterReading.call_id,
-               MeterReading.created_at)
+               MeterReading.created_at, MeterReading.txid)
         .join(Meter, Meter.id == MeterReading.meter_id)
         .join(Account, Account.id == Meter.account_id)
-        .where(MeterReading.id > cursor, MeterReading.source != ReadingSource.BILLING)
-        .order_by(MeterReading.id)
+        .where(MeterReading.source != ReadingSource.BILLING)
         .limit(limit)
     )
-    rows = [
-        ReadingRow(r[0], r[1], r[2], str(getattr(r[3], "value", r[3])), r[4], r[5],
-                   str(getattr(r[6], "value", r[6])), r[7], r[8], r[9])
-        for r in session.execute(statement)
-    ]
-    return rows, (rows[-1].id if rows else cursor)
+    if postgres:
+        settled = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        statement = statement.where(
+            tuple_(MeterReading.txid, MeterReading.id) > tuple_(literal(cursor.txid), literal(cursor.id)),
+            MeterReading.txid < settled,
+        ).order_by(MeterReading.txid, MeterReading.id)
+    else:
+        statement = statement.where(MeterReading.id > cursor.id).order_by(MeterReading.id)
+    rows: list[ReadingRow] = []
+    last = cursor
+    for r in session.execute(statement):
+        rows.append(ReadingRow(r[0], r[1], r[2], str(getattr(r[3], "value", r[3])), r[4], r[5],
+                               str(getattr(r[6], "value", r[6])), r[7], r[8], r[9]))
+        last = ReadingCursor(int(r[10] or 0) if postgres else 0, int(r[0]))
+    return rows, last

@@ -21,6 +21,7 @@ DEV_AMI_SECRET = "dev-ami-secret-change-me"
 DEV_CONSOLE_SECRET = "dev-console-secret-change-me"
 DEV_SIP_PASSWORD = "dev-sip-password"
 DEV_BILLING_TOKEN = "dev-billing-token-change-me"
+DEV_STAFF_TOKEN = "dev-staff-token-change-me"
 
 
 class Settings(BaseSettings):
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     console_secret_key: str = DEV_CONSOLE_SECRET
     # The billing system's token for GET /api/readings.
     billing_api_token: str = DEV_BILLING_TOKEN
+    # Staff's token for the console's staff routes (calls, orders, readings, API docs), until
+    # the console brings users and roles; a browser gives it as the password of Basic auth.
+    staff_api_token: str = DEV_STAFF_TOKEN
 
     # Admin-editable documents (hours, queue) are re-read at most this often (seconds).
     config_cache_seconds: float = 5.0
@@ -93,6 +97,7 @@ class Settings(BaseSettings):
                     ("HOTLINE_CONSOLE_SECRET_KEY", self.console_secret_key, DEV_CONSOLE_SECRET),
                     ("HOTLINE_SIP_PASSWORD", self.sip_password, DEV_SIP_PASSWORD),
                     ("HOTLINE_BILLING_API_TOKEN", self.billing_api_token, DEV_BILLING_TOKEN),
+                    ("HOTLINE_STAFF_API_TOKEN", self.staff_api_token, DEV_STAFF_TOKEN),
                 )
                 if value == default or len(value) < 12
             ]

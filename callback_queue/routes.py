@@ -6,9 +6,9 @@ client address and per phone number, idempotent (``Idempotency-Key`` header), an
 with the phone number masked. Behind a reverse proxy, run uvicorn with the proxy's address
 trusted (``--forwarded-allow-ips``) so the limit counts customers, not the proxy.
 
-``GET /api/callbacks/{id}`` is for staff (the order's state and its trail). Staff
-authentication arrives with the console issue; until then the console must not be exposed
-beyond the contact centre's network.
+``GET /api/callbacks/{id}`` is for staff (the order's state and its trail): ``staff_router``
+carries the staff guard of :mod:`base.web` for every route on it. ``router`` is the public
+surface and holds the form alone.
 """
 
 from __future__ import annotations
@@ -38,13 +38,14 @@ from base import config_store
 from base.clock import FixedClock
 from hours.service import HoursService
 from base.privacy import mask_phone
-from base.web import NowDep, SessionDep, SettingsDep, TimeZoneDep
+from base.web import NowDep, SessionDep, SettingsDep, StaffOnly, TimeZoneDep
 
-__all__ = ["get_callback_settings", "get_redis", "router"]
+__all__ = ["get_callback_settings", "get_redis", "router", "staff_router"]
 
 log = logging.getLogger("callback_queue.api")
 
-router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
+router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])  # public: the website's form
+staff_router = APIRouter(prefix="/api/callbacks", tags=["callbacks"], dependencies=[StaffOnly])
 
 WEB_ACTOR = "web"
 
@@ -254,7 +255,7 @@ async def request_callback(
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("/{order_id}", response_model=CallbackDetail, responses={404: {}})
+@staff_router.get("/{order_id}", response_model=CallbackDetail, responses={401: {}, 404: {}})
 def get_callback(order_id: int, session: SessionDep) -> Any:
     """An order's state and every transition it went through (staff)."""
     try:

@@ -196,28 +196,38 @@ def flows() -> None:
 @app.command("readings-export")
 def readings_export(
     out: Annotated[Path, typer.Option(help="CSV file to write (UTF-8 with BOM, ';')")],
-    since: Annotated[int, typer.Option(help="Cursor: export readings with a larger id")] = 0,
+    since: Annotated[
+        str, typer.Option(help="Cursor: the next_cursor printed by the last export (0: all)")
+    ] = "0",
 ) -> None:
     """Export readings taken by the hotline for billing; prints the next cursor."""
     import csv
 
-    from accounts.service import READING_EXPORT_COLUMNS, readings_since
+    from accounts.service import READING_EXPORT_COLUMNS, ReadingCursor, readings_since
     from base.db import make_engine, make_session_factory
+    from base.spreadsheet import safe_row
 
+    try:
+        cursor = ReadingCursor.parse(since)
+    except ValueError:
+        raise typer.BadParameter(
+            "нужен курсор из прошлой выгрузки (next_cursor), например 0 или 123:45", param_hint="--since"
+        ) from None
     settings = _settings()
     sessions = make_session_factory(make_engine(settings.db_url))
-    cursor, count = since, 0
-    with sessions() as s, open(out, "w", newline="", encoding="utf-8-sig") as f:
+    count = 0
+    with open(out, "w", newline="", encoding="utf-8-sig") as f:
         writer = csv.writer(f, delimiter=";")
         writer.writerow(READING_EXPORT_COLUMNS)
         while True:
-            rows, cursor = readings_since(s, cursor, 5000)
+            with sessions() as s:  # a fresh snapshot per page: settled rows only
+                rows, cursor = readings_since(s, cursor, 5000)
             if not rows:
                 break
             for r in rows:
-                writer.writerow([getattr(r, c) for c in READING_EXPORT_COLUMNS])
+                writer.writerow(safe_row(getattr(r, c) for c in READING_EXPORT_COLUMNS))
             count += len(rows)
-    typer.echo(json.dumps({"exported": count, "next_cursor": cursor, "file": str(out)}))
+    typer.echo(json.dumps({"exported": count, "next_cursor": str(cursor), "file": str(out)}))
 
 
 # ---- services -----------------------------------------------------------------------------

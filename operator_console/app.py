@@ -16,13 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from callback_queue.routes import router as callbacks_router
+from callback_queue.routes import staff_router as callbacks_staff_router
 from base.clock import Clock, SystemClock
 from base.db import make_engine, make_session_factory
 from base.errors import ServiceError
 from base.settings import Settings
+from base.web import StaffOnly
 from operator_console.routes import calls, health, pages, readings
 
 __all__ = ["create_app"]
@@ -47,6 +50,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         title="Горячая линия — консоль оператора",
         version="0.1.0",
         lifespan=lifespan,
+        # The API description is for staff: served below behind the staff guard.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -57,14 +64,33 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def api_error(request: Request, error: ServiceError) -> JSONResponse:
-        return JSONResponse(error.to_json(), status_code=error.status_code)
+        headers: dict[str, str] | None = getattr(error, "headers", None)
+        return JSONResponse(error.to_json(), status_code=error.status_code, headers=headers)
 
+    _staff_docs(app)
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(calls.router)
     app.include_router(callbacks_router)
+    app.include_router(callbacks_staff_router)
     app.include_router(readings.router)
     return app
+
+
+def _staff_docs(app: FastAPI) -> None:
+    """``/openapi.json``, ``/docs`` and ``/redoc``, for staff only."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[StaffOnly])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[StaffOnly])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title)
+
+    @app.get("/redoc", include_in_schema=False, dependencies=[StaffOnly])
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=app.title)
 
 
 def _time_zone(name: str) -> tzinfo:

@@ -32,4 +32,4 @@ class CallSummary(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
-    database: str  # "ok" or "error: ..."
+    database: Literal["ok", "unavailable"]  # never the host, user or driver message

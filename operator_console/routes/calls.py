@@ -1,4 +1,4 @@
-"""GET /api/calls: the latest calls, numbers masked."""
+"""GET /api/calls: the latest calls, numbers masked (staff only)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from fastapi import APIRouter, Query
 from sqlalchemy.exc import SQLAlchemyError
 
 from operator_console import service
-from base.web import NowDep, SessionDep, TimeZoneDep
+from base.web import NowDep, SessionDep, StaffOnly, TimeZoneDep
 from operator_console.exceptions import DatabaseUnavailable
 from operator_console.schemas import CallSummary
 
-router = APIRouter(prefix="/api/calls", tags=["calls"])
+router = APIRouter(prefix="/api/calls", tags=["calls"], dependencies=[StaffOnly])
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200

@@ -1,6 +1,12 @@
-"""GET /api/health: is the console up, and does its database answer."""
+"""GET /api/health: is the console up, and does its database answer (public, minimal).
+
+It says "ok" or "unavailable" and nothing more: no database host, user, URL or driver
+message (those go to the console's log, without the password).
+"""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -11,10 +17,14 @@ from operator_console.schemas import Health
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 
+log = logging.getLogger("operator_console.health")
+
 
 @router.get("", response_model=Health, responses={503: {"model": Health}})
 def health(session: SessionDep) -> JSONResponse:
-    database = service.database_status(session)
-    ok = database == "ok"
-    body = Health(status="ok" if ok else "degraded", database=database)
+    status = service.database_status(session)
+    ok = status == "ok"
+    if not ok:
+        log.warning("health: database %s", status)
+    body = Health(status="ok" if ok else "degraded", database="ok" if ok else "unavailable")
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -1,4 +1,8 @@
-"""GET /: the console's page (a placeholder for now: the latest calls, refreshed live)."""
+"""GET /: the console's page (a placeholder for now: the latest calls, refreshed live; staff only).
+
+A browser is asked for the staff token as the password of HTTP Basic auth, and sends it
+again with the page's own requests to ``api/calls``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
 from operator_console import service
-from base.web import NowDep, SessionDep, SettingsDep, TimeZoneDep
+from base.web import NowDep, SessionDep, SettingsDep, StaffOnly, TimeZoneDep
 from operator_console.exceptions import DatabaseUnavailable
 from operator_console.routes.calls import DEFAULT_LIMIT
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(tags=["pages"], dependencies=[StaffOnly])
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 

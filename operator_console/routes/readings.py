@@ -1,28 +1,29 @@
 """GET /api/readings: meter readings taken by the hotline, for the billing system.
 
 Billing pulls with a cursor (`?cursor=<next_cursor from the last page>`) and gets readings
-added since, oldest first; a bearer token (HOTLINE_BILLING_API_TOKEN) guards it.
+added since, in feed order (see :func:`accounts.service.readings_since`: on PostgreSQL a
+reading whose transaction may still be in flight is held back, so none is skipped). The
+billing token (HOTLINE_BILLING_API_TOKEN) or the staff token guards it.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from accounts.service import readings_since
-from base.web import SessionDep, SettingsDep
+from accounts.service import ReadingCursor, readings_since
+from base.web import BillingOrStaff, SessionDep
 from operator_console.exceptions import ApiError
 
-router = APIRouter(prefix="/api/readings", tags=["readings"])
+router = APIRouter(prefix="/api/readings", tags=["readings"], dependencies=[BillingOrStaff])
 
 
-class NotAuthorized(ApiError):
-    status_code = 401
-    error_id = "not-authorized"
-    message = "Нужен действительный токен доступа (Authorization: Bearer ...)."
+class InvalidCursor(ApiError):
+    status_code = 422
+    error_id = "invalid-cursor"
+    message = "Неверный курсор: передайте next_cursor из предыдущего ответа или 0 для начала."
 
 
 class ReadingOut(BaseModel):
@@ -40,25 +41,24 @@ class ReadingOut(BaseModel):
 
 class ReadingsPage(BaseModel):
     items: list[ReadingOut]
-    next_cursor: int
+    next_cursor: str
 
 
-@router.get("", response_model=ReadingsPage)
+@router.get("", response_model=ReadingsPage, responses={401: {}, 422: {}})
 def list_readings(
     session: SessionDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str, Query(max_length=64)] = "0",
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> ReadingsPage:
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(token, settings.billing_api_token):
-        raise NotAuthorized()
-    rows, next_cursor = readings_since(session, cursor, limit)
+    try:
+        after = ReadingCursor.parse(cursor)
+    except ValueError:
+        raise InvalidCursor(details={"cursor": cursor[:64]}) from None
+    rows, next_cursor = readings_since(session, after, limit)
     return ReadingsPage(
         items=[ReadingOut(id=r.id, account_number=r.account_number, meter_serial=r.meter_serial, zone=r.zone,
                           value=str(r.value), taken_on=r.taken_on.isoformat(), source=r.source,
                           submitted_by=r.submitted_by, call_id=r.call_id, created_at=r.created_at.isoformat())
                for r in rows],
-        next_cursor=next_cursor,
+        next_cursor=str(next_cursor),
     )

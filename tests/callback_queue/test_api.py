@@ -23,6 +23,8 @@ from operator_console.app import create_app
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # Tuesday 10:00 in Moscow: callbacks open
 SUNDAY = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: closed until Monday 8:00
 FORM = {"phone": "8 (999) 123-45-67", "name": "Анна", "comment": "Вопрос по начислениям"}
+STAFF_TOKEN = "staff-token-for-tests"
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}  # the form is public, reading orders is not
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def db_url(tmp_path: Path) -> str:
 def make_client(db_url: str, redis_url: str, tmp_path: Path, clock: FixedClock,
                 **limits: int) -> TestClient:
     settings = Settings(database_url=db_url, data_dir=tmp_path, redis_url=redis_url,
-                        redis_prefix="api", timezone="Europe/Moscow")
+                        redis_prefix="api", timezone="Europe/Moscow", staff_api_token=STAFF_TOKEN)
     app = create_app(settings, clock=clock)
     app.dependency_overrides[get_callback_settings] = lambda: CallbackSettings(
         web_per_ip_per_minute=limits.get("ip", 100), web_per_phone_per_hour=limits.get("phone", 100))
@@ -137,7 +139,7 @@ def test_one_open_order_per_number(client: TestClient, db_url: str) -> None:
     assert second.json()["id"] == first.json()["id"] and second.json()["created"] is False
     assert second.json()["message"].startswith("Заявка на этот номер уже есть")
     assert orders(db_url) == 1
-    detail = client.get(f"/api/callbacks/{first.json()['id']}").json()
+    detail = client.get(f"/api/callbacks/{first.json()['id']}", headers=STAFF).json()
     assert [t["to_state"] for t in detail["transitions"]] == ["new", "scheduled", "scheduled"]
     assert "комментарий" in detail["transitions"][-1]["reason"]
 
@@ -177,14 +179,14 @@ async def test_phone_numbers_are_not_stored_in_redis_in_the_clear(client: TestCl
 
 def test_get_shows_state_and_transitions(client: TestClient) -> None:
     created = client.post("/api/callbacks", json=FORM).json()
-    detail = client.get(f"/api/callbacks/{created['id']}")
+    detail = client.get(f"/api/callbacks/{created['id']}", headers=STAFF)
     assert detail.status_code == 200
     body = detail.json()
     assert body["state"] == "scheduled" and body["state_text"] == "Ожидает звонка специалиста"
     assert body["source"] == "web" and body["phone"] == "+7 *** ***-**-67"
     assert [(t["from_state"], t["to_state"], t["actor"]) for t in body["transitions"]] == [
         (None, "new", "web"), ("new", "scheduled", "web")]
-    missing = client.get("/api/callbacks/999")
+    missing = client.get("/api/callbacks/999", headers=STAFF)
     assert missing.status_code == 404 and missing.json()["error_id"] == "callback-not-found"
 
 
