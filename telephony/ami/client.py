@@ -98,6 +98,7 @@ class AmiClient:
         on_disconnect: DisconnectCallback | None = None,
         name: str = "ami",
         max_queued_events: int = 100_000,
+        max_list_items: int = 100_000,
     ) -> None:
         self.host = host
         self.port = port
@@ -111,6 +112,7 @@ class AmiClient:
         self.ping_timeout = ping_timeout
         self.name = name
         self.max_queued_events = max_queued_events
+        self.max_list_items = max_list_items
         self.connected = asyncio.Event()
         self.ami_version: str | None = None
         self.logins = 0
@@ -326,9 +328,17 @@ class AmiClient:
             return
         pending = conn.lists.get(action_id) if action_id is not None else None
         if pending is not None:
+            if pending.done.done():
+                return
             if (message.get("EventList") or "").lower() == "complete":
-                if not pending.done.done():
-                    pending.done.set_result(pending.items)
+                pending.done.set_result(pending.items)
+            elif len(pending.items) >= self.max_list_items:
+                pending.done.set_exception(
+                    AmiProtocolError(
+                        f"AMI protocol error: event list of ActionID {action_id!r} longer than"
+                        f" {self.max_list_items} items"
+                    )
+                )
             else:
                 pending.items.append(message)
             return

@@ -16,6 +16,7 @@ from telephony.ami import (
     AmiDisconnected,
     AmiMessage,
     AmiNotConnected,
+    AmiProtocolError,
     AmiTimeout,
 )
 
@@ -372,3 +373,10 @@ def test_backoff_grows_with_jitter_up_to_the_maximum() -> None:
         delays = [client._backoff(failures) for _ in range(200)]
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(set(delays)) > 1  # jittered
+
+
+async def test_an_endless_event_list_is_cut_at_the_limit(ami: FakeAmi) -> None:
+    async with running(make_client(ami, max_list_items=1)) as client:
+        with pytest.raises(AmiProtocolError, match="longer than 1 items"):
+            await client.action_list("CoreShowChannels")
+        assert (await client.action("Ping"))["Ping"] == "Pong"  # the connection is still usable
