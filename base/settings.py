@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         return self.pbx_mount or f"/srv/hotline/{self.pbx_instance_id}"
 
     @property
+    def cel_file(self) -> Path:
+        """The PBX's own account of every call (CEL as JSON lines, dialplans/cel_custom.conf.j2)."""
+        return self.pbx_instance_dir / "log" / "cel" / "cel.jsonl"
+
+    @property
     def recordings_dir(self) -> Path:
         return self.pbx_instance_dir / "recordings"
 

@@ -2,33 +2,86 @@
 
 `on_event` is cheap (a dictionary update and a queue put), so the AMI dispatcher never waits
 for the database; one writer task applies effects in order through a single DB thread.
+
+The writer never drops what it was given because the database is away: it retries without
+limit (backoff capped at `RETRY_MAX_S`), in order. A change the database refuses for good (a
+bad row, not an outage) is isolated: the batch is written call by call, then effect by
+effect, so one call's bad row does not cost other calls theirs.
+
+After every AMI login the tracker first imports the PBX's own account of calls (CEL, see
+calls/cel.py) from its high-water mark, with the PBX's times and causes, then reconciles
+the calls it knows with the PBX's channels.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from calls.registry import CallEnded, CallNoted, CallRegistry, CallStarted, Effect, LiveChannel
-from calls.service import CallStore
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from calls.registry import CallEnded, CallImported, CallNoted, CallRegistry, CallStarted, Effect, LiveChannel
+from calls.service import CallStore, CelReader, ImportResult
 from base.clock import Clock
 from base.events import EventBus
 
 log = logging.getLogger("calls")
 
 CALL_EVENTS = ("Newchannel", "Newstate", "Hangup", "UserEvent", "DialBegin", "DialEnd")
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 5.0
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database is away (retry until it is back), not refusing this change for good."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def cel_reader(path: Path) -> CelReader:
+    """Reads the PBX's CEL file from a position; a replaced file (new device:inode) or a
+    shorter one is read from its start (the import is idempotent)."""
+
+    def read(position: int, file_id: str) -> tuple[bytes, str, int]:
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            return b"", "", 0
+        with f:
+            st = os.fstat(f.fileno())
+            current = f"{st.st_dev}:{st.st_ino}"
+            if current != file_id or st.st_size < position:
+                position = 0
+            f.seek(position)
+            return f.read(), current, position
+
+    return read
+
+
+def _no_cel(position: int, file_id: str) -> tuple[bytes, str, int]:
+    return b"", "", 0
 
 
 class CallTracker:
-    def __init__(self, registry: CallRegistry, store: CallStore, bus: EventBus, clock: Clock) -> None:
+    def __init__(self, registry: CallRegistry, store: CallStore, bus: EventBus, clock: Clock,
+                 cel: CelReader | None = None, sleep: Callable[[float], Any] = asyncio.sleep) -> None:
         self.registry = registry
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.cel = cel or _no_cel
+        self._sleep = sleep
+        self.outages: list[tuple[float, int]] = []  # (seconds the writer waited, attempts) per outage
+        self.dropped = 0  # effects the database refused for good (logged each)
+        self.last_import: ImportResult | None = None
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calls-db")
         self._writer: asyncio.Task[None] | None = None
@@ -65,10 +118,13 @@ class CallTracker:
         self.lost_at = self.clock.now()
 
     async def resync(self, ami: Any) -> None:
-        """After each AMI login: reconcile calls with the channels Asterisk still has."""
-        pbx_started_at = await pbx_started(ami, self.clock.now())
+        """After each AMI login: import what the PBX's own account (CEL) says since the mark,
+        then reconcile calls with the channels Asterisk still has. The import is queued first,
+        so its true times and causes are written before any estimate of the resync."""
+        pbx_started_at = await pbx_started(ami)
         items = await ami.action_list("CoreShowChannels")
         live = [LiveChannel.from_message(m) for m in items]
+        self._queue.put_nowait(("import", (frozenset(c.linkedid for c in live), pbx_started_at)))
         effects = self.registry.resync(live, self.clock.now(), pbx_started_at, self.lost_at)
         self.lost_at = None
         closed = sum(isinstance(e, CallEnded) for e in effects)
@@ -90,39 +146,99 @@ class CallTracker:
     # -- the writer --------------------------------------------------------------------------
 
     async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            kind, payload = await self._queue.get()
-            batch: list[tuple[str, Any]] = [(kind, payload)]
+            first = await self._queue.get()
+            batch: list[tuple[str, Any]] = [first]
             while not self._queue.empty() and len(batch) < 200:
                 batch.append(self._queue.get_nowait())
             try:
-                effects: list[Effect] = [e for k, p in batch if k == "effects" for e in p]
-                if effects:
-                    await self._retrying(loop, self.store.apply, effects)
-                for k, p in batch:
-                    if k == "note":
-                        await self._retrying(loop, self.store.add_event, *p)
-                for effect in effects:
-                    await self._publish(effect)
-            except Exception:  # noqa: BLE001 - keep writing the next calls
+                await self._write(batch)
+            except Exception:  # noqa: BLE001 - a bug here must not stop the next calls' records
                 log.exception("could not write %d call record change(s)", len(batch))
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _retrying(self, loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> Any:
-        delay = 0.2
-        for attempt in range(6):
+    async def _write(self, batch: list[tuple[str, Any]]) -> None:
+        """The batch in order: runs of effects in one transaction, notes and imports after."""
+        effects: list[Effect] = []
+        for kind, payload in batch:
+            if kind == "effects":
+                effects.extend(payload)
+                continue
+            await self._effects(effects)
+            effects = []
+            if kind == "note":
+                await self._isolated(f"a {payload[1]!r} note of call {payload[0]}", self.store.add_event, *payload)
+            elif kind == "import":
+                await self._import(*payload)
+        await self._effects(effects)
+
+    async def _effects(self, effects: list[Effect]) -> None:
+        if not effects:
+            return
+        try:
+            await self._persist(self.store.apply, effects)
+        except Exception:  # noqa: BLE001 - refused for good: find the bad change, keep the rest
+            by_call: dict[str, list[Effect]] = {}
+            for effect in effects:
+                by_call.setdefault(effect.linkedid, []).append(effect)
+            for linkedid, group in by_call.items():
+                try:
+                    await self._persist(self.store.apply, group)
+                except Exception:  # noqa: BLE001
+                    for effect in group:
+                        await self._isolated(f"{type(effect).__name__} of call {linkedid}", self.store.apply,
+                                             [effect])
+        for effect in effects:
+            await self._publish(effect)
+
+    async def _import(self, live: frozenset[str], pbx_started_at: datetime | None) -> None:
+        started = asyncio.get_running_loop().time()
+        result = await self._isolated("the import of the PBX's call records (CEL)", self.store.import_cel,
+                                      self.cel, live, pbx_started_at)
+        if result is None:
+            return
+        self.last_import = result
+        log.info("imported the PBX's call records in %.2f s: %d new call(s), %d completed, %d unchanged, "
+                 "%d left for later, %d bad line(s), %d bytes read",
+                 asyncio.get_running_loop().time() - started, result.created, result.completed, result.unchanged,
+                 result.waiting, result.bad_lines, result.read_bytes)
+
+    async def _isolated(self, what: str, fn: Any, *args: Any) -> Any:
+        """`fn` retried while the database is away; a change refused for good is logged and left."""
+        try:
+            return await self._persist(fn, *args)
+        except Exception:  # noqa: BLE001
+            self.dropped += 1
+            log.exception("the database refused %s for good; the other changes are kept", what)
+            return None
+
+    async def _persist(self, fn: Any, *args: Any) -> Any:
+        """Run `fn` in the DB thread; while the database is away, retry without limit (in order:
+        nothing after it is written meanwhile), with backoff capped at RETRY_MAX_S."""
+        loop = asyncio.get_running_loop()
+        delay = RETRY_FIRST_S
+        attempts = 0
+        began = loop.time()
+        while True:
             try:
-                return await loop.run_in_executor(self._db, fn, *args)
-            except Exception as exc:  # noqa: BLE001 - database briefly away: retry, then give up loudly
-                if attempt == 5:
+                result = await loop.run_in_executor(self._db, fn, *args)
+            except Exception as exc:  # noqa: BLE001 - sorted below: away, or refused for good
+                if not is_outage(exc):
                     raise
-                log.warning("database write failed (%s), retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay *= 2
-        return None
+                attempts += 1
+                if attempts == 1 or attempts % 10 == 0:
+                    log.warning("database away (%s); still holding the call records, retry %d in %.1f s",
+                                type(exc).__name__, attempts, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            if attempts:
+                waited = loop.time() - began
+                self.outages.append((waited, attempts))
+                log.warning("database back after %.1f s and %d retries; nothing was dropped", waited, attempts)
+            return result
 
     async def _publish(self, effect: Effect) -> None:
         name = type(effect).__name__
@@ -130,22 +246,46 @@ class CallTracker:
         if isinstance(effect, CallNoted):
             data["note"] = effect.kind
         await self.bus.publish(name, **data)
-        if isinstance(effect, CallStarted):
+        if isinstance(effect, CallImported):
+            live = {"started_at": effect.started_at, "direction": effect.direction, "called": effect.called_number}
+            await self.bus.set_live(effect.linkedid, live if effect.ended_at is None else None)
+        elif isinstance(effect, CallStarted):
             await self.bus.set_live(effect.linkedid, {"started_at": effect.at, "direction": effect.direction,
                                                        "called": effect.called_number})
         elif isinstance(effect, CallEnded):
             await self.bus.set_live(effect.linkedid, None)
 
 
-async def pbx_started(ami: Any, now: datetime) -> datetime | None:
-    """When Asterisk started, from its uptime (immune to the PBX's own time zone)."""
+async def pbx_started(ami: Any) -> datetime | None:
+    """When Asterisk started, from `CoreStatus` (CoreStartupDate/CoreStartupTime, in the PBX's
+    local time, converted with the PBX's own CoreCurrentDate/Time; see `startup_from_status`)."""
     try:
-        reply = await ami.action("Command", Command="core show uptime seconds")
+        reply = await ami.action("CoreStatus")
     except Exception:  # noqa: BLE001 - unknown start: calls are closed by their own outcome
-        log.warning("could not read the PBX uptime")
+        log.warning("could not read the PBX's start time (CoreStatus)")
         return None
-    text = " ".join(reply.getall("Output")) if hasattr(reply, "getall") else str(reply)
-    match = re.search(r"System uptime:\s*(\d+)", text)
-    if not match:
+    # The real UTC time (not the injected clock, which tests may shift): it converts the PBX's
+    # own clock reading.
+    return startup_from_status(reply, datetime.now(UTC))
+
+
+def startup_from_status(reply: Any, now: datetime) -> datetime | None:
+    """The PBX's start from a CoreStatus reply, in UTC.
+
+    Asterisk gives its start and its current time as local date and time strings of the PBX's
+    own zone, no offset. The zone is the difference between the PBX's current local time and
+    `now` (this machine's UTC time, read at the reply), rounded to the quarter hour (zones are
+    whole quarter hours; the two clocks and the round trip differ by seconds at most).
+    """
+    def local(date_key: str, time_key: str) -> datetime | None:
+        try:
+            return datetime.strptime(f"{reply.get(date_key)} {reply.get(time_key)}", "%Y-%m-%d %H:%M:%S")
+        except (TypeError, ValueError):
+            return None
+
+    started, current = local("CoreStartupDate", "CoreStartupTime"), local("CoreCurrentDate", "CoreCurrentTime")
+    if started is None or current is None:
         return None
-    return now - timedelta(seconds=int(match.group(1)))
+    quarter = 15 * 60
+    offset = timedelta(seconds=round((current - now.replace(tzinfo=None)).total_seconds() / quarter) * quarter)
+    return (started - offset).replace(tzinfo=UTC)

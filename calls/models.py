@@ -10,14 +10,14 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Account
 from base.db import Base, StrEnumType, UtcDateTime, enum_check, utcnow
 
-__all__ = ["Call", "CallDirection", "CallEvent", "CallOutcome"]
+__all__ = ["Call", "CallDirection", "CallEvent", "CallOutcome", "CelImportMark"]
 
 
 class CallDirection(enum.StrEnum):
@@ -99,3 +99,16 @@ class CallEvent(Base):
 
     def __repr__(self) -> str:
         return f"CallEvent(call_id={self.call_id!r}, at={self.at!r}, kind={self.kind!r})"
+
+
+class CelImportMark(Base):
+    """How far the controller has imported the PBX's own account of calls (CEL), per PBX node:
+    the file read (device and inode, so a replaced file is read from its start) and where the
+    next read starts in it."""
+
+    __tablename__ = "cel_import_marks"
+
+    pbx_node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -86,7 +86,33 @@ class CallEnded:
     cause_text: str | None
 
 
-Effect = CallStarted | CallAnswered | CallRecording | CallDisclosed | CallNoted | CallEnded
+@dataclass(frozen=True)
+class CallImported:
+    """A call as the PBX's own account (CEL, calls/cel.py) tells it. Merged into the record:
+    it creates a call the controller never saw and fills in what a known call lacks."""
+
+    linkedid: str
+    uniqueid: str
+    channel: str
+    direction: str
+    caller_number: str
+    caller_name: str | None
+    called_number: str
+    started_at: datetime
+    answered_at: datetime | None
+    recording_path: str | None
+    recording_at: datetime | None
+    disclosure_at: datetime | None
+    ended_at: datetime | None  # None: still live when read
+    outcome: str | None
+    cause: int | None
+    cause_text: str | None
+
+
+Effect = CallStarted | CallAnswered | CallRecording | CallDisclosed | CallNoted | CallEnded | CallImported
+
+# The text of an end the controller could only estimate (it was away when the call ended).
+DISCONNECTED_TEXT = "ended while the controller was disconnected"
 
 
 # ---- state --------------------------------------------------------------------------------
@@ -314,7 +340,7 @@ class CallRegistry:
             else:
                 effects.append(
                     CallEnded(linkedid, lost_at or now, outcome_of(call.answered, call.cause), call.cause,
-                              "ended while the controller was disconnected")
+                              DISCONNECTED_TEXT)
                 )
         for linkedid, channels in by_call.items():
             call = self.calls.get(linkedid)

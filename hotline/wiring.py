@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from callback_queue.plugin import build_dialer
-from calls.handlers import CALL_EVENTS, CallTracker
+from calls.handlers import CALL_EVENTS, CallTracker, cel_reader
 from calls.registry import CallRegistry
 from calls.service import CallStore
 from base.clock import Clock, OffsetClock, SystemClock
@@ -28,7 +28,8 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     sessions = make_session_factory(make_engine(settings.db_url))
     redis = aioredis.from_url(settings.redis_dsn, socket_timeout=2, socket_connect_timeout=2)
     bus = EventBus(redis, settings.redis_prefix)
-    tracker = CallTracker(CallRegistry(), CallStore(sessions, settings.pbx_node), bus, clock)
+    tracker = CallTracker(CallRegistry(), CallStore(sessions, settings.pbx_node), bus, clock,
+                          cel=cel_reader(settings.cel_file))
     config = CachedConfig(sessions, ttl=settings.config_cache_seconds)
     data = IvrData(sessions)
     latency = Samples("prompt_latency_ms")

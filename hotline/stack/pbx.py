@@ -272,7 +272,7 @@ class Instance:
 
     def write_config(self) -> None:
         uid, gid = self.ids()
-        for sub in ("etc", "db", "spool", "run", "log", "cache", "recordings", "sounds"):
+        for sub in ("etc", "db", "spool", "run", "log", "log/cel", "cache", "recordings", "sounds"):
             path = self.host_dir / sub
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, uid, gid)
