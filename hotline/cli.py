@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from hotline.hours_cli import hours_app
+from hotline.outages_cli import outages_app
 from base.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Contact-centre hotline on a real Asterisk.")
@@ -23,6 +24,7 @@ app.add_typer(pbx_app, name="pbx")
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(hours_app, name="hours", help="Operators' and callbacks' working hours (holidays, overrides).")
+app.add_typer(outages_app, name="outages")
 
 
 def _settings() -> Settings:
