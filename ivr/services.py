@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from accounts.models import Account, Meter, ReadingSource
 from accounts.service import find_by_number, find_by_phone, last_readings, record_reading
+from base.privacy import mask_phone
 from calls.models import Call
 from ivr.readings import Previous
 
@@ -94,13 +95,15 @@ class IvrData:
             return None if account is None else _view(s, account)
 
     def store_reading(self, meter_id: int, zone: str, value: int, linkedid: str, submitted_by: str) -> int:
+        """Store a reading given in a call; ``submitted_by`` (the caller's number) is kept masked:
+        the author is for the audit trail, and the call record (``call_id``) has the full number."""
         with self.sessions.begin() as s:
             meter = s.scalar(select(Meter).options(selectinload(Meter.account)).where(Meter.id == meter_id))
             if meter is None:
                 raise LookupError(f"no meter {meter_id}")
             call_id = s.scalar(select(Call.id).where(Call.linkedid == linkedid))
             reading = record_reading(s, meter, zone, Decimal(value), ReadingSource.IVR_DTMF, call_id=call_id)
-            reading.submitted_by = submitted_by
+            reading.submitted_by = mask_phone(submitted_by)
             s.flush()
             return int(reading.id)
 

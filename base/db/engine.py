@@ -32,9 +32,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     (readers do not block the writer), enforced foreign keys and a 5 s busy timeout.
     PostgreSQL: connections are checked before use, so a restarted server does not surface
     as an error in the first request after it.
+    Both: ``hide_parameters``, so no bound value (a phone number) is in a log or an error;
+    PostgreSQL's errors lose the ``DETAIL`` line that quotes the failing row.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    # Bound values (phone numbers, names) never reach logs or exception texts (152-FZ).
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -46,7 +50,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "handle_error", _drop_row_details)
+        return engine
     return create_engine(parsed, **kwargs)
+
+
+def without_details(message: str) -> str:
+    """A server error's text up to its ``DETAIL:`` part (which quotes row values)."""
+    kept: list[str] = []
+    for line in message.splitlines():
+        if line.lstrip().startswith("DETAIL:"):
+            break
+        kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
+def _drop_row_details(context: Any) -> None:
+    """PostgreSQL quotes the offending row in an error's DETAIL ("Failing row contains
+    (…, +79991234567, …)"): cut it from the texts that get logged. The driver's ``diag``
+    still has it for code that asks."""
+    original = context.original_exception
+    text = str(original)
+    if "DETAIL:" not in text:
+        return
+    kept = without_details(text)
+    original.args = (kept,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        wrapped.args = (f"({type(original).__module__}.{type(original).__name__}) {kept}",)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

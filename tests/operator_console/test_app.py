@@ -151,3 +151,13 @@ def test_broken_database_is_reported_not_raised(tmp_path: Path) -> None:
         page = client.get("/")
         assert page.status_code == 503
         assert "База данных недоступна" in page.text
+
+
+def test_health_does_not_reveal_the_database(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://secretuser:secretpw@127.0.0.1:9/secretdb?connect_timeout=2"
+    with make_client(url, tmp_path) as client:
+        response = client.get("/api/health", headers={"Authorization": ""})
+    assert response.status_code == 503
+    assert response.json() == {"status": "degraded", "database": "unavailable"}
+    for secret in ("secretuser", "secretpw", "secretdb", "127.0.0.1", ":9", "postgresql", "psycopg"):
+        assert secret not in response.text
