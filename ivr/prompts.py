@@ -127,7 +127,8 @@ def to_telephone_band(src: Path, dst: Path) -> None:
     trimmed at both ends (numbers are read out of several files, and each file's silence adds
     up to audible gaps), normalised, with a short lead-in."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_suffix(".tmp.wav")
+    with tempfile.NamedTemporaryFile(dir=dst.parent, suffix=".tmp.wav", delete=False) as f:
+        tmp = Path(f.name)  # its own name: several stacks may render the same prompt at once
     result = subprocess.run(
         ["sox", str(src), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp),
          "silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%", "reverse",
