@@ -43,8 +43,12 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         latency=latency,
         clock=clock,
     )
-    agi = FastAgiServer(settings.bind_address, settings.agi_port, flows.routes())
-    audio = AudioSocketServer(settings.bind_address, settings.audiosocket_port, flows.on_audio)
+    # FastAGI and AudioSocket serve only the PBX, which connects from the address AMI reaches.
+    pbx_peers = [settings.bind_address]
+    agi = FastAgiServer(settings.bind_address, settings.agi_port, flows.routes(),
+                        allowed_peers=pbx_peers)
+    audio = AudioSocketServer(settings.bind_address, settings.audiosocket_port, flows.on_audio,
+                              allowed_peers=pbx_peers)
     ami = AmiClient(
         settings.bind_address,
         settings.ami_port,

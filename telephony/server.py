@@ -135,6 +135,10 @@ class TcpService:
         self._tasks.add(task)
         try:
             await self._on_connection(reader, writer)
+        except asyncio.CancelledError:
+            # stop(): the connection ends here. The task is the listener's own (nobody else
+            # awaits it), and asyncio would log a cancelled client task as an error.
+            pass
         finally:
             self._tasks.discard(task)
             if not writer.is_closing():

@@ -230,6 +230,8 @@ def render_config(settings: Settings, root: Path | None = None, controller_host:
         "controller_host": controller_host or settings.bind_address,
         "agi_port": settings.agi_port,
         "hotline_numbers": [settings.hotline_number, *settings.hotline_numbers_extra],
+        # Contexts only tests reach (dialplans/extensions_test.conf.j2).
+        "test_stack": settings.env == "test",
     }
     return {
         name[: -len(".j2")]: env.get_template(name).render(**values)
