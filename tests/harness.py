@@ -270,3 +270,30 @@ class Script:
 
     def steps(self) -> list[str]:
         return [d.get("step", "") for d in self.events("flow")]
+
+
+# -- what the caller hears -------------------------------------------------------------------
+
+
+def identification(stack: Stack, caller_id: str) -> list[tuple[str, str]]:
+    """How a caller whose number is on an account identifies, the way the flow asks today:
+    each flow step that asks, with the keys the caller presses there. The one place to change
+    when identification changes; tests that identify a caller read it from here."""
+    return [("confirm_known", "1")]  # "your account ends in NN, right?" -> 1: yes
+
+
+def prompt_folders(settings: Settings) -> dict[str, Path]:
+    """Where the prompts the PBX plays are, as `audio_match.load_prompts` takes them: ours as
+    `hotline:<name>` (the instance's sounds folder) and the Russian pack's as `digits/<n>` (in
+    the PBX root filesystem, behind Debian's alternatives symlinks)."""
+    from hotline.stack.pbx import rootfs_path
+
+    root = rootfs_path(settings)
+    pack = Path("/usr/share/asterisk/sounds/ru")
+    for _ in range(10):  # the alternatives' links are absolute paths inside the root
+        on_host = root / pack.relative_to("/")
+        if not on_host.is_symlink():
+            break
+        target = Path(os.readlink(on_host))
+        pack = target if target.is_absolute() else pack.parent / target
+    return {"hotline:": settings.pbx_instance_dir / "sounds", "": root / pack.relative_to("/")}
