@@ -16,6 +16,7 @@ __all__ = [
     "InvalidTransition",
     "InvalidWindow",
     "OrderNotFound",
+    "PayloadTooLarge",
     "RateLimited",
 ]
 
@@ -45,6 +46,12 @@ class InvalidWindow(CallbackError):
     status_code = 422
     error_id = "invalid-preferred-time"
     message = "Проверьте удобное время звонка: «с» должно быть раньше, чем «до»."
+
+
+class PayloadTooLarge(CallbackError):
+    status_code = 413
+    error_id = "request-too-large"
+    message = "Заявка слишком большая: сократите комментарий и отправьте ещё раз."
 
 
 class InvalidTransition(CallbackError):

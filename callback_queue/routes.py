@@ -1,9 +1,12 @@
 """HTTP API of callback orders, mounted by the console under ``/api/callbacks``.
 
 ``POST /api/callbacks`` is the website's "Обратный звонок" form (004 §8.4, Annex 1). It is
-public by nature: anyone on the internet can send it, which is why it is rate-limited per
-client address and per phone number, idempotent (``Idempotency-Key`` header), and answers
-with the phone number masked. Behind a reverse proxy, run uvicorn with the proxy's address
+public by nature: anyone on the internet can send it, which is why its body is capped
+(``web_max_body_bytes``, 413), it takes only Russian mobile and fixed-line numbers and
+preferred times within ``web_max_days_ahead`` days that meet the callback hours, it is
+rate-limited per client address, per phone number and for all requests together (in Redis,
+and in this process when Redis does not answer), idempotent (``Idempotency-Key`` header),
+and it answers with the phone number masked. Behind a reverse proxy, run uvicorn with the proxy's address
 trusted (``--forwarded-allow-ips``) so the limit counts customers, not the proxy.
 
 ``GET /api/callbacks/{id}`` is for staff (the order's state and its trail): ``staff_router``
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import redis.asyncio as aioredis
@@ -27,11 +31,18 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from callback_queue import service
-from callback_queue.exceptions import CallbackError, InvalidPhone, InvalidRequest, RateLimited
+from callback_queue.exceptions import (
+    CallbackError,
+    InvalidPhone,
+    InvalidRequest,
+    InvalidWindow,
+    PayloadTooLarge,
+    RateLimited,
+)
 from callback_queue.lifecycle import STATE_TEXT
 from callback_queue.models import CallbackOrder, CallbackSource
 from callback_queue.queue import CallbackQueue
-from callback_queue.ratelimit import FixedWindowLimiter, hashed
+from callback_queue.ratelimit import FixedWindowLimiter, MemoryLimiter, hashed
 from callback_queue.schemas import CallbackAccepted, CallbackDetail, CallbackRequest, TransitionOut
 from callback_queue.settings import CallbackSettings
 from base import config_store
@@ -108,16 +119,107 @@ def _local(value: datetime | None, tz: tzinfo) -> datetime | None:
     return value.replace(tzinfo=tz)
 
 
-async def _limit(limiter: FixedWindowLimiter | None, scope: str, key: str, limit: int,
-                 window_s: int, now: datetime) -> RateLimited | None:
-    if limiter is None or limit <= 0:
+def get_memory_limiter(request: Request) -> MemoryLimiter:
+    """This process's counters (one per app): they decide when Redis does not answer."""
+    limiter: MemoryLimiter | None = getattr(request.app.state, "callback_memory_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.callback_memory_limiter = MemoryLimiter()
+    return limiter
+
+
+MemoryLimiterDep = Annotated[MemoryLimiter, Depends(get_memory_limiter)]
+
+
+class _Limits:
+    """Counts a request in Redis and in this process; Redis decides while it answers."""
+
+    def __init__(self, redis: FixedWindowLimiter | None, memory: MemoryLimiter, now: datetime) -> None:
+        self.redis = redis
+        self.memory = memory
+        self.now = now.timestamp()
+
+    async def hit(self, scope: str, key: str, limit: int, window_s: int) -> RateLimited | None:
+        if limit <= 0:
+            return None
+        retry_after = self.memory.hit(scope, key, limit, window_s, self.now)
+        if self.redis is not None:
+            try:
+                retry_after = await self.redis.hit(scope, key, limit, window_s, self.now)
+            except Exception as error:  # noqa: BLE001 - Redis away: this process's counts decide
+                log.warning("rate limit counted in this process only, Redis unavailable: %s",
+                            type(error).__name__)
+        return None if retry_after is None else RateLimited(retry_after, scope)
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes | None:
+    """The request body, or None when it is larger than ``max_bytes`` (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
         return None
-    try:
-        retry_after = await limiter.hit(scope, key, limit, window_s, now.timestamp())
-    except Exception as error:  # noqa: BLE001 - Redis away: let the customer through
-        log.warning("rate limit not checked, Redis unavailable: %s", error)
-        return None
-    return None if retry_after is None else RateLimited(retry_after, scope)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
+
+
+def check_web_window(
+    preferred_from: datetime | None,
+    preferred_to: datetime | None,
+    now: datetime,
+    opening: Callable[[datetime], datetime | None],
+    *,
+    max_days_ahead: int,
+    past_grace: timedelta,
+) -> None:
+    """The form's preferred times: not past, not too far ahead, meeting the callback hours
+    (``opening(at)``: the first open moment at or after ``at``). Raises :class:`InvalidWindow`."""
+    if preferred_from is None and preferred_to is None:
+        return
+    if preferred_from is not None and preferred_to is not None and preferred_from > preferred_to:
+        raise InvalidWindow()
+    if preferred_to is not None and preferred_to <= now:
+        raise InvalidWindow(
+            "Удобное время звонка уже прошло: укажите время в будущем или оставьте поле пустым."
+        )
+    if preferred_from is not None and preferred_from < now - past_grace:
+        raise InvalidWindow(
+            "Удобное время «с» уже прошло: укажите время в будущем или оставьте поле пустым."
+        )
+    latest = now + timedelta(days=max_days_ahead)
+    if any(t is not None and t > latest for t in (preferred_from, preferred_to)):
+        raise InvalidWindow(
+            f"Обратный звонок можно заказать не больше чем на {max_days_ahead} дней вперёд: "
+            "выберите более близкое время."
+        )
+    start = max(preferred_from or now, now)
+    first = opening(start)
+    if first is None or (preferred_to is not None and first >= preferred_to):
+        hint = f" Ближайшее время для звонка: {first:%d.%m %H:%M}." if first is not None else ""
+        raise InvalidWindow(
+            "В это время мы не перезваниваем: выберите время в часы работы обратных звонков." + hint,
+            {"next_opening": first.isoformat() if first is not None else None},
+        )
+    if preferred_to is None and preferred_from is not None and first > start:
+        raise InvalidWindow(
+            f"В {preferred_from.astimezone(first.tzinfo):%d.%m %H:%M} мы не перезваниваем: "
+            f"ближайшее время для звонка — {first:%d.%m %H:%M}.",
+            {"next_opening": first.isoformat()},
+        )
+
+
+def _check_window(session: Session, form: CallbackRequest, tz: tzinfo, now: datetime,
+                  tz_name: str, callbacks: CallbackSettings) -> None:
+    hours = HoursService(_SessionConfig(session), FixedClock(now))
+    check_web_window(
+        _local(form.preferred_from, tz),
+        _local(form.preferred_to, tz),
+        now,
+        lambda at: hours.next_opening("callbacks", tz_name, at),
+        max_days_ahead=callbacks.web_max_days_ahead,
+        past_grace=timedelta(minutes=callbacks.web_past_grace_minutes),
+    )
 
 
 class _SessionConfig:
@@ -206,7 +308,7 @@ _REQUEST_SCHEMA: dict[str, Any] = {
     status_code=201,
     response_model=CallbackAccepted,
     responses={200: {"model": CallbackAccepted, "description": "the same order again"},
-               409: {}, 422: {}, 429: {}},
+               409: {}, 413: {}, 422: {}, 429: {}},
     openapi_extra=_REQUEST_SCHEMA,
 )
 async def request_callback(
@@ -217,28 +319,37 @@ async def request_callback(
     settings: SettingsDep,
     callbacks: CallbackSettingsDep,
     redis: RedisDep,
+    memory: MemoryLimiterDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> JSONResponse:
-    """A callback request from the website (public: rate-limited, idempotent)."""
-    limiter = FixedWindowLimiter(redis, settings.redis_prefix) if redis is not None else None
+    """A callback request from the website (public: capped, validated, rate-limited, idempotent)."""
+    limits = _Limits(FixedWindowLimiter(redis, settings.redis_prefix) if redis is not None else None,
+                     memory, now)
+    secret = settings.console_secret_key
     client = request.client.host if request.client else "unknown"
-    limited = await _limit(limiter, "ip", hashed(client), callbacks.web_per_ip_per_minute, 60, now)
+    limited = await limits.hit("ip", hashed(client, secret), callbacks.web_per_ip_per_minute, 60)
     if limited is not None:
         return _error(limited, {"Retry-After": str(limited.retry_after)})
+    raw = await _read_body(request, callbacks.web_max_body_bytes)
+    if raw is None:
+        return _error(PayloadTooLarge(details={"max_bytes": callbacks.web_max_body_bytes}))
     try:
-        form = CallbackRequest.model_validate_json(await request.body())
+        form = CallbackRequest.model_validate_json(raw)
     except ValidationError as error:
         return _error(_form_error(error))
     try:
-        phone = service.normalize_phone(form.phone)
-    except InvalidPhone as error:
+        phone = service.callable_phone(form.phone)
+        await run_in_threadpool(_check_window, session, form, tz, now, settings.timezone, callbacks)
+    except (InvalidPhone, InvalidWindow) as error:
         return _error(error)
     if idempotency_key:
         seen = await run_in_threadpool(_seen_key, session, idempotency_key, phone, now,
                                        settings.timezone)
         if seen is not None:
             return JSONResponse(seen.model_dump(mode="json"), status_code=200)
-    limited = await _limit(limiter, "phone", hashed(phone), callbacks.web_per_phone_per_hour, 3600, now)
+    limited = await limits.hit("phone", hashed(phone, secret), callbacks.web_per_phone_per_hour, 3600)
+    if limited is None:
+        limited = await limits.hit("all", "web", callbacks.web_all_per_minute, 60)
     if limited is not None:
         return _error(limited, {"Retry-After": str(limited.retry_after)})
     try:

@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_RETRY_DELAY",
     "cancel",
     "claim",
+    "callable_phone",
     "due_orders",
     "get_order",
     "link_call",
@@ -98,6 +99,35 @@ def normalize_phone(raw: str) -> str:
         raise InvalidPhone(
             "Обратный звонок возможен только на российский номер: проверьте номер телефона.",
             {"reason": "not a Russian number"},
+        )
+    return phone
+
+
+_CALLABLE_TYPES = frozenset({
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+})
+_NOT_CALLABLE_TEXT = {
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: (
+        "На платные номера (8-809) мы не перезваниваем: укажите мобильный или городской номер."
+    ),
+    phonenumbers.PhoneNumberType.TOLL_FREE: (
+        "На бесплатные номера (8-800, 8-804) мы не перезваниваем: укажите мобильный или "
+        "городской номер."
+    ),
+}
+
+
+def callable_phone(raw: str) -> str:
+    """:func:`normalize_phone`, and only a mobile or fixed-line number: what the website's
+    form accepts (no premium-rate 8-809, toll-free, shared-cost or service numbers)."""
+    phone = normalize_phone(raw)
+    kind = phonenumbers.number_type(phonenumbers.parse(phone))
+    if kind not in _CALLABLE_TYPES:
+        raise InvalidPhone(
+            _NOT_CALLABLE_TEXT.get(kind, "Укажите мобильный или городской номер телефона."),
+            {"reason": f"number type {kind} is not mobile or fixed-line"},
         )
     return phone
 

@@ -39,9 +39,14 @@ class CallbackSettings(BaseSettings):
     operator_ring_seconds: int = 20
     customer_ring_seconds: int = 40
 
-    # The website's form (POST /api/callbacks), fixed windows per client address and number.
+    # The website's form (POST /api/callbacks), fixed windows per client address and number,
+    # and for all requests together (what the operators can call back, whoever sends it).
     web_per_ip_per_minute: int = 5
     web_per_phone_per_hour: int = 3
+    web_all_per_minute: int = 60
+    web_max_body_bytes: int = 4096  # the form is a few hundred bytes; larger is refused (413)
+    web_max_days_ahead: int = 14  # the latest preferred time the form accepts
+    web_past_grace_minutes: int = 15  # a form left open a while may name a time just past
 
     def dialer_enabled(self, env: str) -> bool:
         return self.dialer == "on" or (self.dialer == "auto" and env != "test")
