@@ -6,7 +6,9 @@ Each caller's keys are released when the flow reaches the step that listens for 
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -78,28 +80,74 @@ async def test_out_of_hours_self_service_and_callback_offer(ivr: Stack) -> None:
     await _order_for(ivr, caller.caller_id, "ivr_after_hours")
 
 
-async def test_public_holiday_is_out_of_hours(ivr: Stack) -> None:
-    """1 January 2027 is a Friday and a public holiday: operators are off, whatever the weekday."""
+def next_weekday(after: date, kind: str) -> date | None:
+    """The first Monday-to-Friday after `after` that the default operators' hours call `kind`
+    ('holiday': a public holiday of the `holidays` package; 'working': an ordinary working
+    day), within a year and a half (None: the package knows no such day ahead)."""
+    import holidays
+
+    from hours.service import OPERATOR_HOURS, day_kind
+
+    known = holidays.country_holidays("RU", years=range(after.year, after.year + 2))
+    for n in range(1, 550):
+        day = after + timedelta(days=n)
+        if day.weekday() < 5 and day_kind(OPERATOR_HOURS, day) == kind and (
+                kind != "holiday" or day in known):
+            return day
+    return None
+
+
+@asynccontextmanager
+async def controller_on(ivr: Stack, day: date, at: time = time(11)) -> AsyncIterator[None]:
+    """The controller restarted with its clock on `day` at `at` (the operators' time zone)."""
     from hours.service import OPERATOR_HOURS, to_json
 
     ivr.set_config("hours.operators", to_json(OPERATOR_HOURS))  # the default Mon–Fri 08–20
-    target = datetime(2027, 1, 1, 11, 0, tzinfo=ZoneInfo(ivr.settings.timezone))
-    shifted = ivr.settings.model_copy(update={"clock_offset_seconds": (target - datetime.now(ZoneInfo("UTC"))).total_seconds()})
+    target = datetime.combine(day, at, ZoneInfo(ivr.settings.timezone))
+    offset = (target - datetime.now(ZoneInfo("UTC"))).total_seconds()
     parts.stop_controller(ivr.settings)
     before = ivr.synced_at()
-    parts.start_controller(shifted)
+    parts.start_controller(ivr.settings.model_copy(update={"clock_offset_seconds": offset}))
     try:
         await poll(lambda: ivr.synced_at() not in (None, before), 30, "the shifted controller to sync")
-        caller = await ivr.call(ivr.settings.hotline_number, keys(hangup=True))
-        s = Script(ivr, caller)
-        await s.at("after_hours_menu")
-        assert (await caller.wait(30)).ok
-        assert "main_menu" not in s.steps()
+        yield
     finally:
         parts.stop_controller(ivr.settings)
         before = ivr.synced_at()
         parts.start_controller(ivr.settings)
         await poll(lambda: ivr.synced_at() not in (None, before), 30, "the controller to sync again")
+
+
+def _today(ivr: Stack) -> date:
+    return datetime.now(ZoneInfo(ivr.settings.timezone)).date()
+
+
+async def test_public_holiday_is_out_of_hours(ivr: Stack) -> None:
+    """The next public holiday on a weekday, at 11:00: operators are off, though the weekday
+    and the hour are working ones by the schedule."""
+    holiday = next_weekday(_today(ivr), "holiday")
+    if holiday is None:
+        pytest.skip("the `holidays` package knows no Russian public holiday on a weekday ahead "
+                    "of today: update the package")
+    async with controller_on(ivr, holiday):
+        caller = await ivr.call(ivr.settings.hotline_number, keys(hangup=True))
+        s = Script(ivr, caller)
+        await s.at("after_hours_menu")
+        assert (await caller.wait(30)).ok
+        assert "main_menu" not in s.steps()
+
+
+async def test_ordinary_working_day_reaches_the_main_menu(ivr: Stack) -> None:
+    """The holiday test's positive control: the same schedule and the same shifted clock, on
+    the next ordinary working day at 11:00, reach the operators' main menu."""
+    day = next_weekday(_today(ivr), "working")
+    assert day is not None, "a working day within a year and a half"
+    async with controller_on(ivr, day):
+        caller = await ivr.call(ivr.settings.hotline_number, keys(hangup=True))
+        s = Script(ivr, caller)
+        await s.at("main_menu")
+        assert (await caller.wait(30)).ok
+        assert "after_hours_menu" not in s.steps()
 
 
 async def test_identified_by_caller_number_hears_the_balance(ivr: Stack) -> None:
@@ -174,7 +222,8 @@ async def test_reading_validation_rules(ivr: Stack) -> None:
     """Caller 5: one 6-digit meter, previous 30512. Letters, too many digits, below the
     previous (not a replacement: enter again), an implausible jump (confirmed twice)."""
     ivr.set_config("hours.operators", operators_schedule(True))
-    presses = ("1", "1", "1*2#", "1234567#", "30000#", "1", "2", "99999#", "1", "1", "2")
+    jump = implausible_jump(ivr, "+79990000005")
+    presses = ("1", "1", "1*2#", "1234567#", "30000#", "1", "2", f"{jump}#", "1", "1", "2")
     caller = await ivr.call(ivr.settings.hotline_number, keys(*presses), caller_id="79990000005")
     s = Script(ivr, caller)
     await s.at("main_menu")
@@ -184,7 +233,7 @@ async def test_reading_validation_rules(ivr: Stack) -> None:
     await s.at("enter")  # 30000 < 30512
     await s.at("read_back")
     await s.at("below_previous")  # 2: not replaced, enter again
-    await s.at("enter")  # 99999: 69487 kWh in a month
+    await s.at("enter")  # more than the most a day since the previous reading
     await s.at("read_back")
     await s.at("jump")  # confirm once more
     await s.at("more")
@@ -194,7 +243,7 @@ async def test_reading_validation_rules(ivr: Stack) -> None:
     checks = [e["result"] for e in s.events("readings") if e.get("event") == "check"]
     assert checks == ["below_previous", "implausible_jump"]
     stored = [e["value"] for e in s.events("readings") if e.get("event") == "stored"]
-    assert stored == [99999]
+    assert stored == [jump]
 
 
 async def test_below_previous_as_meter_replacement_goes_to_the_operator(ivr: Stack) -> None:
@@ -223,6 +272,26 @@ async def test_queue_timeout_offers_a_callback_and_books_it(ivr: Stack) -> None:
     assert s.events("queue")[-1]["status"] == "TIMEOUT"
     assert s.events("callback") == [{"source": "ivr_queue", "booked": True}]
     await _order_for(ivr, "79990000006", "ivr_queue")
+
+
+def implausible_jump(ivr: Stack, phone: str) -> int:
+    """A reading just over the most plausible consumption since the previous one, by today's
+    date (so the test holds whenever it runs; a fixed value would become plausible in time)."""
+    from accounts.models import Account, AccountPhone, Meter
+    from ivr.readings import DEFAULT_MAX_DAILY_KWH
+
+    with ivr.sessions() as db:
+        account = db.scalar(select(Account).join(AccountPhone).where(AccountPhone.phone == phone))
+        assert account is not None
+        meter = db.scalar(select(Meter).where(Meter.account_id == account.id))
+        previous = db.scalar(select(MeterReading).where(MeterReading.meter_id == meter.id)
+                             .order_by(MeterReading.taken_on.desc(), MeterReading.id.desc()).limit(1))
+        assert previous is not None
+        today = datetime.now(ZoneInfo(account.timezone)).date()
+    days = max((today - previous.taken_on).days, 1) + 2  # two days' margin for the date's edges
+    value = int(previous.value + DEFAULT_MAX_DAILY_KWH * days) + 1
+    assert len(str(value)) <= meter.digits, f"{value} no longer fits the {meter.digits}-digit meter"
+    return value
 
 
 async def _order_for(ivr: Stack, caller_id: str, source: str) -> None:

@@ -127,3 +127,34 @@ def test_token_parsing() -> None:
     assert token_matches("abc", "abc") and not token_matches("abc", "abd")
     assert not token_matches("", "") and not token_matches(None, "x")
     assert token_matches("ключ", "ключ")  # non-ASCII compared as bytes, not refused
+
+
+def test_the_running_console_refuses_every_staff_route_without_the_token(tmp_path: Path) -> None:
+    """The console as `hotline console` runs it (its own process, real HTTP on a port)."""
+    import httpx
+
+    from db_fixtures import free_port
+    from hotline.stack import procs
+    from hotline.stack.stack import start_console
+
+    settings = Settings(env="test", data_dir=tmp_path, console_port=free_port(), staff_api_token=STAFF_TOKEN,
+                        billing_api_token=BILLING_TOKEN, redis_url="redis://127.0.0.1:1/0")
+    upgrade(settings.db_url)
+    with TestClient(create_app(settings)) as local:
+        paths = routes(local)
+    start_console(settings)
+    try:
+        base = f"http://127.0.0.1:{settings.console_port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            for method, path in paths:
+                if (method, path) in PUBLIC:
+                    continue
+                for headers in ({}, {"Authorization": "Bearer wrong"}):
+                    response = http.request(method, concrete(path), headers=headers)
+                    assert response.status_code == 401, (method, path, headers)
+                allowed = http.request(method, concrete(path), headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
+                assert allowed.status_code not in (401, 403), (method, path)
+            assert http.get("/api/health").status_code == 200
+            assert http.post("/api/callbacks", json={"phone": "8 912 345-67-89"}).status_code == 201
+    finally:
+        procs.stop(settings.run_dir / "console.pid", timeout=15)
