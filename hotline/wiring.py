@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import redis.asyncio as aioredis
 
 from callback_queue.plugin import build_dialer
@@ -31,7 +33,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     tracker = CallTracker(CallRegistry(), CallStore(sessions, settings.pbx_node), bus, clock,
                           cel=cel_reader(settings.cel_file))
     config = CachedConfig(sessions, ttl=settings.config_cache_seconds)
-    data = IvrData(sessions)
+    data = IvrData(sessions, outage_max_age=lambda: outage_max_age(config))
     latency = Samples("prompt_latency_ms")
     flows = HotlineFlows(
         sounds=settings.pbx_sounds_path,
@@ -42,6 +44,8 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         queue=lambda: queue_options(config),
         latency=latency,
         clock=clock,
+        timezone=settings.timezone,
+        operator_hours=operator_hours(settings, config, clock),
     )
     # FastAGI and AudioSocket serve only the PBX, which connects from the address AMI reaches.
     pbx_peers = [settings.bind_address]
@@ -71,13 +75,46 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
 
 
 def operators_open(settings: Settings, config: CachedConfig, clock: Clock):  # type: ignore[no-untyped-def]
-    """Are operators on shift now, in the region's time zone (admin-editable schedule)."""
-    try:
-        from hours.service import HoursService
-    except ImportError:  # pragma: no cover - the hours module ships with the hotline IVR
-        return lambda: True
+    """Are operators on shift now, in the region's time zone (admin-editable schedule).
+
+    Fails closed: a broken schedule document or an error in the check is closed, logged
+    (hours.service.HoursService.is_open); there is no "always open" fallback."""
+    from hours.service import HoursService
+
     hours = HoursService(config, clock)
     return lambda: hours.operators_open(settings.timezone)
+
+
+def operator_hours(settings: Settings, config: CachedConfig, clock: Clock):  # type: ignore[no-untyped-def]
+    """() -> (the operators' schedule, their next opening), or None when the schedule cannot
+    be read: what the after-hours prompt says (ivr.telling.hours_sounds)."""
+    from hours.service import HoursError, HoursService
+
+    hours = HoursService(config, clock)
+
+    def read():  # type: ignore[no-untyped-def]
+        try:
+            schedule = hours.schedule("operators")
+        except HoursError:
+            return None  # logged by the service
+        return schedule, hours.next_opening("operators", settings.timezone)
+
+    return read
+
+
+def outage_max_age(config: CachedConfig) -> timedelta:
+    """How old the outage data may be for "no outages at your address": the admin document
+    ``outages`` (``{"max_age_hours": 24}``), default 24 hours; a bad value means the default."""
+    doc = config.get("outages") or {}
+    try:
+        hours = float(doc.get("max_age_hours", 24))
+    except (TypeError, ValueError):
+        import logging
+
+        logging.getLogger("hotline.wiring").error(
+            "config outages.max_age_hours is not a number: %r", doc.get("max_age_hours"))
+        hours = 24.0
+    return timedelta(hours=hours if hours > 0 else 24.0)
 
 
 def queue_options(config: CachedConfig) -> QueueOptions:

@@ -633,8 +633,10 @@ class ConfigSource(Protocol):
 class HoursService:
     """Operators' and callbacks' hours as the admin last set them (within the cache's TTL).
 
-    A missing document means the defaults; an invalid one (edited by hand past the CLI's
-    checks) is logged and the defaults are used, so a typo never closes the hotline.
+    A missing document means the defaults. An invalid one (edited by hand past the CLI's
+    checks) fails closed: :meth:`schedule` raises :class:`HoursError` (logged), and
+    :meth:`is_open` answers closed — as does any error while checking — so a broken schedule
+    never keeps the hotline "always open"; :meth:`next_opening` answers None (not known).
     """
 
     def __init__(self, config: ConfigSource, clock: Clock) -> None:
@@ -657,8 +659,8 @@ class HoursService:
         try:
             schedule = from_json(doc)
         except HoursError as error:
-            log.error("config %s is invalid, using the default hours: %s", key, error)
-            schedule = DEFAULTS[kind]
+            log.error("config %s is invalid, taken as closed until it is fixed: %s", key, error)
+            raise
         self._parsed[key] = (doc, schedule)
         return schedule
 
@@ -666,7 +668,12 @@ class HoursService:
         return self.clock.now() if at is None else at
 
     def is_open(self, kind: ScheduleKind, tz: str, at: datetime | None = None) -> bool:
-        return is_open(self.schedule(kind), self._at(at), tz)
+        """Open now (or at ``at``)? Closed on any error: fail closed, logged."""
+        try:
+            return is_open(self.schedule(kind), self._at(at), tz)
+        except Exception:  # noqa: BLE001 - a broken schedule or time zone means closed
+            log.exception("%s hours could not be checked: closed", kind)
+            return False
 
     def operators_open(self, tz: str, at: datetime | None = None) -> bool:
         return self.is_open("operators", tz, at)
@@ -677,4 +684,8 @@ class HoursService:
     def next_opening(
         self, kind: ScheduleKind, tz: str, at: datetime | None = None
     ) -> datetime | None:
-        return next_opening(self.schedule(kind), self._at(at), tz)
+        try:
+            return next_opening(self.schedule(kind), self._at(at), tz)
+        except Exception:  # noqa: BLE001 - unknown, said as such by the callers
+            log.exception("%s hours: next opening not known", kind)
+            return None

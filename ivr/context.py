@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any, Callable, Protocol
 
+from base.clock import Clock, SystemClock
 from ivr.services import AccountView, IvrData
 
 ALL_KEYS = "0123456789*#"
@@ -43,6 +46,11 @@ class FlowCall:
     book_callback: Callable[["FlowCall", str], Any]  # async (call, source) -> bool
     queue: QueueOptions = field(default_factory=QueueOptions)
     latency: Latency | None = None
+    # Time is injected (base.clock): "today" for readings, "now" for outages and balance dates.
+    clock: Clock = field(default_factory=SystemClock)
+    timezone: str = "Europe/Moscow"  # the region's, for callers not identified yet
+    # () -> (the operators' schedule, the next opening) or None when the hours cannot be read
+    operator_hours: Callable[[], tuple[Any, Any] | None] | None = None
     account: AccountView | None = None
     # working state of the flows, reset where they start over
     counters: dict[str, int] = field(default_factory=dict)
@@ -54,6 +62,18 @@ class FlowCall:
 
     def note(self, kind: str, **data: Any) -> None:
         self.notes.note(self.linkedid, kind, **data)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        """The local date: the identified account's time zone, else the region's."""
+        tz = self.account.timezone if self.account is not None else self.timezone
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(self.timezone)
+        return self.now().astimezone(zone).date()
 
     def count(self, name: str) -> int:
         self.counters[name] = self.counters.get(name, 0) + 1

@@ -38,6 +38,8 @@ class HotlineFlows:
     queue: Any = None  # ivr.context.QueueOptions
     latency: Any = None  # records ms from a key press to the next prompt
     clock: Any = None
+    timezone: str = "Europe/Moscow"  # the region's (settings.timezone)
+    operator_hours: Any = None  # () -> (schedule, next opening) | None: the after-hours preface
     _expected_audio: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def routes(self) -> dict[str, Any]:
@@ -60,10 +62,13 @@ class HotlineFlows:
             sounds=self.sounds,
             notes=self.notes,
             data=self.data,
-            operators_open=self.operators_open or (lambda: True),
+            operators_open=self.operators_open or (lambda: False),  # no schedule: closed
             book_callback=self._book_callback,
             queue=self.queue() if callable(self.queue) else (self.queue or QueueOptions()),
             latency=self.latency,
+            **({"clock": self.clock} if self.clock is not None else {}),
+            timezone=self.timezone,
+            operator_hours=self.operator_hours,
         )
         try:
             outcome = await HOTLINE.run(call)
@@ -71,12 +76,16 @@ class HotlineFlows:
         except AgiHangup:
             call.note("flow", flow="hotline", step="caller_hung_up")
 
-    async def _book_callback(self, call: Any, source: str) -> bool:
+    async def _book_callback(self, call: Any, source: str) -> Any:
+        """Book a callback; the result (ivr.services.CallbackResult) says what really happened."""
         account_id = call.account.id if call.account else None
-        now = self.clock.now() if self.clock else None
-        ok = await self.data.run(self.data.request_callback, call.caller, source, account_id, call.linkedid, now)
-        call.note("callback", source=source, booked=bool(ok))
-        return bool(ok)
+        now = self.clock.now() if self.clock else call.now()
+        result = await self.data.run(self.data.request_callback, call.caller, source, account_id,
+                                     call.linkedid, now)
+        call.note("callback", source=source, booked=result.booked)
+        call.note("callback_result", result=result.result, order_id=result.order_id,
+                  reason=result.reason)
+        return result
 
     async def voice_check(self, agi: Any) -> None:
         linkedid = self._linkedid(agi)

@@ -7,13 +7,13 @@ do the talking and the lookups; the tables decide where each answer leads.
 from __future__ import annotations
 
 import logging
-from datetime import date
 from decimal import Decimal
 
 from ivr.context import FlowCall
 from ivr.flow import Decide, Do, FlowDef, Menu, Node, Preface, Say
 from ivr.readings import check_reading
 from ivr.say_ru import digits_sounds, money_sounds, number_sounds, reading_sounds
+from ivr.telling import balance_told, hours_sounds, outages_told
 from telephony.agi import AgiError
 
 log = logging.getLogger("ivr.hotline")
@@ -147,7 +147,7 @@ async def enter_reading(call: FlowCall) -> str:
 
 def check_format(call: FlowCall) -> str:
     meter = _meter(call)
-    verdict = check_reading(call.scratch["entered"], None, date.today(), meter.digits)
+    verdict = check_reading(call.scratch["entered"], None, call.today(), meter.digits)
     if verdict.kind != "ok":
         call.note("readings", event="rejected", reason=verdict.kind)
     return verdict.kind
@@ -160,7 +160,7 @@ def read_back_prompt(call: FlowCall) -> list[str]:
 def check_against_previous(call: FlowCall) -> str:
     meter = _meter(call)
     zone = call.scratch["zones"][call.scratch["zone_index"]]
-    today = call.scratch.get("today") or date.today()
+    today = call.scratch.get("today") or call.today()
     verdict = check_reading(call.scratch["entered"], meter.last.get(zone), today, meter.digits)
     if verdict.kind != "ok":
         call.note("readings", event="check", result=verdict.kind, zone=zone,
@@ -221,15 +221,29 @@ READINGS = FlowDef(
 # ---- balance ------------------------------------------------------------------------------
 
 
-def balance_sounds(call: FlowCall) -> list[str]:
+def _balance(call: FlowCall) -> list[str] | None:
     assert call.account is not None
-    balance = Decimal(call.account.balance)
+    return balance_told(Decimal(call.account.balance), call.account.balance_at, call.today())
+
+
+def balance_known(call: FlowCall) -> str:
+    """The balance is told only with the date billing computed it (ivr.telling.balance_told):
+    a figure without a date would be presented as current when it may be months old, and a
+    customer may pay by it. Then the operator (in hours) or a callback is offered instead."""
+    if _balance(call) is None:
+        assert call.account is not None
+        call.note("balance", told=False, reason="no_date" if call.account.balance_at is None
+                  else "date_out_of_range")
+        return "unknown"
+    return "known"
+
+
+def balance_sounds(call: FlowCall) -> list[str]:
+    sounds = _balance(call)
+    assert sounds is not None and call.account is not None and call.account.balance_at is not None
     call.note("balance", told=True)
-    if balance < 0:
-        return ["hotline:bal_debt", *money_sounds(-balance)]
-    if balance > 0:
-        return ["hotline:bal_credit", *money_sounds(balance)]
-    return ["hotline:bal_zero"]
+    call.note("balance_date", as_of=call.account.balance_at.isoformat())
+    return sounds
 
 
 BALANCE = FlowDef(
@@ -238,7 +252,46 @@ BALANCE = FlowDef(
     start="identify",
     nodes={
         "identify": Node(IDENTIFY, {"identified": "tell", "failed": "@failed"}),
-        "tell": Node(Say("Сообщить баланс", balance_sounds), {"done": "@done"}),
+        "tell": Node(Decide("Известна дата баланса?", balance_known, ("known", "unknown")),
+                     {"known": "say", "unknown": "unavailable"}),
+        "say": Node(Say("Сообщить баланс с датой («по состоянию на …»)", balance_sounds), {"done": "@done"}),
+        "unavailable": Node(Say("Баланс без даты не сообщается", ("hotline:bal_unavailable",)),
+                            {"done": "@unavailable"}),
+    },
+)
+
+
+# ---- planned outages ----------------------------------------------------------------------
+
+
+async def tell_outages(call: FlowCall) -> str:
+    """The outages at the identified caller's address (outages.service.for_address), said
+    with the date the data was loaded; "none" only from current data, else "unavailable"."""
+    assert call.account is not None
+    answer = await call.data.run(call.data.outages_at, call.account.address, call.now(),
+                                 call.account.timezone)
+    outcome, sounds = outages_told(answer)
+    call.note("outages", status=answer.status, count=len(answer.outages), detail=answer.detail,
+              loaded_at=None if answer.loaded_at is None else answer.loaded_at.isoformat())
+    await call.say(sounds)
+    return outcome
+
+
+OUTAGES = FlowDef(
+    "outages",
+    title="Плановые отключения по адресу (по лицевому счёту)",
+    start="check",
+    nodes={
+        "check": Node(Decide("Лицевой счёт уже известен?",
+                             lambda call: "known" if call.account is not None else "unknown",
+                             ("known", "unknown")),
+                      {"known": "tell", "unknown": "offer_identify"}),
+        "offer_identify": Node(Menu("Определить счёт, чтобы узнать об отключениях по адресу?",
+                                    "hotline:out_need_id", {"1": "identify", "2": "menu"}),
+                               {"identify": "identify", "menu": "@menu", "fail": "@menu"}),
+        "identify": Node(IDENTIFY, {"identified": "tell", "*": "@failed"}),
+        "tell": Node(Do("Сообщить отключения по адресу", tell_outages, ("told", "unavailable")),
+                     {"told": "@done", "unavailable": "@unavailable"}),
     },
 )
 
@@ -273,18 +326,46 @@ def _callback(source: str):  # type: ignore[no-untyped-def]
             await call.say(["hotline:cb_no_number"])
             return "failed"
         try:
-            ok = await call.book_callback(call, source)
+            result = await call.book_callback(call, source)
         except Exception:  # noqa: BLE001 - the caller hears an apology, the log has the reason
             log.exception("callback order for call %s failed", call.linkedid)
-            ok = False
-        await call.say(["hotline:cb_accepted" if ok else "hotline:cb_failed"])
-        return "booked" if ok else "failed"
+            result = None
+        # What really happened (ivr.services.CallbackResult), not an "accepted" regardless.
+        what = getattr(result, "result", None)
+        if what == "refused" and getattr(result, "reason", None) == "invalid-phone":
+            prompt = "hotline:cb_refused_number"
+        else:
+            prompt = {"created": "hotline:cb_accepted", "updated": "hotline:cb_updated"}.get(
+                what or "", "hotline:cb_failed")
+        await call.say([prompt])
+        return "booked" if what in ("created", "updated") else "failed"
 
     return book
 
 
 def in_hours(call: FlowCall) -> str:
-    return "open" if call.operators_open() else "closed"
+    """Fails closed: an error in the hours check means closed (and is logged)."""
+    try:
+        return "open" if call.operators_open() else "closed"
+    except Exception:  # noqa: BLE001 - never "always open" by accident
+        log.exception("operators' hours could not be checked: taken as closed")
+        return "closed"
+
+
+async def after_hours_preface(call: FlowCall) -> str:
+    """The after-hours menu's preface: the configured hours (ivr.telling.hours_sounds), or,
+    when they cannot be read, only that operators are not available now."""
+    info = None
+    if call.operator_hours is not None:
+        try:
+            info = call.operator_hours()
+        except Exception:  # noqa: BLE001 - said as unavailable, logged
+            log.exception("operators' hours could not be read for the after-hours prompt")
+    schedule, next_opening = info if info is not None else (None, None)
+    call.note("hours", told="schedule" if schedule is not None else "unavailable",
+              next_opening=None if next_opening is None else next_opening.isoformat())
+    call.preface(hours_sounds(schedule, next_opening))
+    return "done"
 
 
 HOTLINE = FlowDef(
@@ -293,7 +374,9 @@ HOTLINE = FlowDef(
     start="hours_check",
     nodes={
         "hours_check": Node(Decide("Рабочее время операторов?", in_hours, ("open", "closed")),
-                            {"open": "main_menu", "closed": "after_hours_menu"}),
+                            {"open": "main_menu", "closed": "after_hours_intro"}),
+        "after_hours_intro": Node(Do("Часы работы операторов (как настроены)", after_hours_preface),
+                                  {"done": "after_hours_menu"}),
         "main_menu": Node(Menu("Главное меню", "hotline:menu_main",
                                {"1": "readings", "2": "balance", "3": "outages", "4": "callback", "0": "operator"}),
                           {"readings": "readings", "balance": "balance", "outages": "outages",
@@ -304,8 +387,9 @@ HOTLINE = FlowDef(
                                   "callback": "callback_after_hours", "fail": "offer_callback"}),
         "readings": Node(READINGS, {"done": "more", "failed": "need_help", "replaced": "need_help",
                                     "no_meters": "need_help"}),
-        "balance": Node(BALANCE, {"done": "more", "failed": "need_help"}),
-        "outages": Node(Say("Плановые отключения", ("hotline:outages_none",)), {"done": "more"}),
+        "balance": Node(BALANCE, {"done": "more", "failed": "need_help", "unavailable": "need_help"}),
+        "outages": Node(OUTAGES, {"done": "more", "menu": "hours_check", "failed": "need_help",
+                                  "unavailable": "need_help"}),
         "callback": Node(Do("Заказ обратного звонка (меню)", _callback("ivr_menu"), ("booked", "failed")),
                          {"booked": "goodbye", "failed": "goodbye"}),
         "callback_after_hours": Node(Do("Заказ обратного звонка (нерабочее время)", _callback("ivr_after_hours"),
@@ -333,4 +417,4 @@ HOTLINE = FlowDef(
     },
 )
 
-__all__ = ["BALANCE", "HOTLINE", "IDENTIFY", "READINGS", "AgiError"]
+__all__ = ["BALANCE", "HOTLINE", "IDENTIFY", "OUTAGES", "READINGS", "AgiError"]

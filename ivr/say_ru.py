@@ -45,6 +45,7 @@ __all__ = [
     "date_words",
     "digits_sounds",
     "digits_words",
+    "from_time_sounds",
     "money_sounds",
     "money_words",
     "number_sounds",
@@ -53,6 +54,8 @@ __all__ = [
     "reading_sounds",
     "reading_words",
     "time_sounds",
+    "time_span_sounds",
+    "time_span_words",
     "time_words",
     "to_sounds",
 ]
@@ -93,6 +96,15 @@ HOUR: Final = ("час", "часа", "часов")
 MINUTE: Final = ("минута", "минуты", "минут")
 COMMA: Final = "запятая"
 MINUS: Final = "минус"
+# Numbers in the genitive, for clock times after «от»/«до» («от восьми до двадцати»).
+_GENITIVE: Final = (
+    "нуля", "одного", "двух", "трёх", "четырёх", "пяти", "шести", "семи", "восьми", "девяти",
+    "десяти", "одиннадцати", "двенадцати", "тринадцати", "четырнадцати", "пятнадцати",
+    "шестнадцати", "семнадцати", "восемнадцати", "девятнадцати",
+)  # fmt: skip
+_TENS_GENITIVE: Final = {20: "двадцати", 30: "тридцати", 40: "сорока", 50: "пятидесяти"}
+FROM: Final = "от"
+UNTIL: Final = "до"
 
 
 def _pack() -> dict[str, str]:
@@ -105,7 +117,9 @@ def _pack() -> dict[str, str]:
 
 
 def _ours() -> dict[str, str]:
-    sounds = {"одна": "w_1f", "две": "w_2f", COMMA: "w_comma"}
+    sounds = {"одна": "w_1f", "две": "w_2f", COMMA: "w_comma", FROM: "w_from", UNTIL: "w_until"}
+    sounds.update({word: f"w_gen_{n}" for n, word in enumerate(_GENITIVE)})
+    sounds.update({word: f"w_gen_{n}" for n, word in _TENS_GENITIVE.items()})
     sounds.update({word: f"w_{n * 100}" for n, word in enumerate(_HUNDREDS) if n >= 2})
     sounds.update({word: f"w_ord_n_{n}" for n, word in _ORDINALS_N.items()})
     for stem, forms in (("thousand", THOUSAND), ("million", MILLION), ("ruble", RUBLE),
@@ -282,3 +296,39 @@ def time_words(t: time) -> list[str]:
 
 def time_sounds(t: time) -> list[str]:
     return to_sounds(time_words(t))
+
+
+def _genitive(n: int) -> list[str]:
+    """0..59 in the genitive: 21 -> «двадцати одного», 45 -> «сорока пяти»."""
+    if not 0 <= n < 60:
+        raise ValueError(f"{n}: only 0..59 are spoken in the genitive")
+    if n < 20:
+        return [_GENITIVE[n]]
+    tens, units = divmod(n, 10)
+    return [_TENS_GENITIVE[tens * 10], *([_GENITIVE[units]] if units else [])]
+
+
+def _clock_genitive(t: time, end: bool) -> list[str]:
+    if end and t == time.max:
+        return ["двадцати", "четырёх"]  # 24:00, the end of the day
+    words = _genitive(t.hour)
+    if t.minute:
+        words += ["ноль", *_genitive(t.minute)] if t.minute < 10 else _genitive(t.minute)
+    return words
+
+
+def time_span_words(start: time, end: time) -> list[str]:
+    """Clock hours from–to, as said on the phone: 08:00-20:00 -> «от восьми до двадцати»;
+    08:30-17:45 -> «от восьми тридцати до семнадцати сорока пяти»; an end of ``time.max`` (or
+    00:00) is «двадцати четырёх»."""
+    end_words = _clock_genitive(time.max if end == time(0) else end, end=True)
+    return [FROM, *_clock_genitive(start, end=False), UNTIL, *end_words]
+
+
+def time_span_sounds(start: time, end: time) -> list[str]:
+    return to_sounds(time_span_words(start, end))
+
+
+def from_time_sounds(start: time) -> list[str]:
+    """«от восьми», «от восьми тридцати»: when something opens."""
+    return to_sounds([FROM, *_clock_genitive(start, end=False)])

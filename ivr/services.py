@@ -10,9 +10,9 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -21,6 +21,7 @@ from accounts.models import Account, Meter, ReadingSource
 from accounts.service import find_by_number, find_by_phone, last_readings, record_reading
 from base.privacy import mask_phone
 from calls.models import Call
+from outages.service import DEFAULT_MAX_AGE, AddressAnswer, for_address
 from ivr.readings import Previous
 
 log = logging.getLogger("ivr")
@@ -45,6 +46,7 @@ class AccountView:
     balance: Decimal
     balance_at: date | None
     meters: tuple[MeterView, ...]
+    address: str | None = None  # as billing wrote it; matched to outages (outages.parsing)
 
     @property
     def tail(self) -> str:
@@ -64,12 +66,29 @@ def _view(session: Session, account: Account) -> AccountView:
                       meter.digits, tuple(str(z.value if hasattr(z, "value") else z) for z in meter.zones), last)
         )
     return AccountView(account.id, account.number, account.timezone, account.balance, account.balance_at,
-                       tuple(meters))
+                       tuple(meters), account.address)
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    """What became of a callback request: ``created`` (a new order), ``updated`` (the number's
+    open order stays, updated), ``refused`` (``reason``: the error id, e.g. ``invalid-phone``)."""
+
+    result: Literal["created", "updated", "refused"]
+    order_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def booked(self) -> bool:
+        return self.result in ("created", "updated")
 
 
 class IvrData:
-    def __init__(self, sessions: sessionmaker[Session], workers: int = 4) -> None:
+    def __init__(self, sessions: sessionmaker[Session], workers: int = 4,
+                 outage_max_age: Callable[[], timedelta] | None = None) -> None:
         self.sessions = sessions
+        # how old the outage data may be for "no outages at your address" (config "outages")
+        self.outage_max_age = outage_max_age or (lambda: DEFAULT_MAX_AGE)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ivr-db")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -113,18 +132,33 @@ class IvrData:
             if call is not None and call.account_id is None:
                 call.account_id = account_id
 
-    def request_callback(self, phone: str, source: str, account_id: int | None, linkedid: str, now: Any) -> bool:
-        """A callback order from the IVR (one open order per number: a repeat updates it)."""
+    def request_callback(self, phone: str, source: str, account_id: int | None, linkedid: str,
+                         now: Any) -> CallbackResult:
+        """A callback order from the IVR (one open order per number: a repeat updates it), and
+        what really happened. A number the callback domain refuses is ``refused`` with the
+        error's id; anything else (the database down) raises."""
+        from callback_queue.exceptions import CallbackError
         from callback_queue.service import request_callback
 
-        with self.sessions.begin() as s:
-            call_id = s.scalar(select(Call.id).where(Call.linkedid == linkedid))
-            request_callback(s, phone, source, "ivr", account_id=account_id, origin_call_id=call_id, now=now)
-        return True
+        try:
+            with self.sessions.begin() as s:
+                call_id = s.scalar(select(Call.id).where(Call.linkedid == linkedid))
+                order, created = request_callback(s, phone, source, "ivr", account_id=account_id,
+                                                  origin_call_id=call_id, now=now)
+                order_id = int(order.id)
+        except CallbackError as error:
+            log.info("callback for %s refused: %s", mask_phone(phone), error.error_id)
+            return CallbackResult("refused", reason=error.error_id)
+        return CallbackResult("created" if created else "updated", order_id)
+
+    def outages_at(self, address: str | None, now: datetime, tz: str) -> AddressAnswer:
+        """What may be said about planned outages at this address (outages.service)."""
+        with self.sessions() as s:
+            return for_address(s, address, now, self.outage_max_age(), tz)
 
     def call_id(self, linkedid: str) -> int | None:
         with self.sessions() as s:
             return s.scalar(select(Call.id).where(Call.linkedid == linkedid))
 
 
-__all__ = ["AccountView", "IvrData", "MeterView"]
+__all__ = ["AccountView", "CallbackResult", "IvrData", "MeterView"]

@@ -82,15 +82,25 @@ def test_the_cache_holds_a_document_for_its_ttl(sessions: sessionmaker[Session])
     assert service.operators_open(MSK)
 
 
-def test_an_invalid_document_falls_back_to_the_defaults(
+def test_an_invalid_document_fails_closed(
     sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
-    write(sessions, "hours.callbacks", {"weekly": {"mon": ["08:00-25:00"]}})
-    service = HoursService(
-        CachedConfig(sessions, ttl=0), FixedClock(datetime(2026, 11, 21, 12, tzinfo=MOSCOW))
-    )
-    assert service.schedule("callbacks") == hours.CALLBACK_HOURS
-    assert "hours.callbacks is invalid" in caplog.text
+    """A broken schedule is never "the defaults" or "always open": closed, and logged."""
+    monday_noon = datetime(2026, 11, 23, 12, tzinfo=MOSCOW)  # open by the defaults
+    write(sessions, "hours.operators", {"weekly": {"mon": ["08:00-25:00"]}})
+    service = HoursService(CachedConfig(sessions, ttl=0), FixedClock(monday_noon))
+    with pytest.raises(hours.HoursError):
+        service.schedule("operators")
+    assert not service.operators_open(MSK)
+    assert service.next_opening("operators", MSK) is None  # not known, not guessed
+    assert "hours.operators is invalid" in caplog.text
+
+
+def test_an_error_in_the_check_is_closed(sessions: sessionmaker[Session]) -> None:
+    service = HoursService(CachedConfig(sessions, ttl=0),
+                           FixedClock(datetime(2026, 11, 23, 12, tzinfo=MOSCOW)))
+    assert service.operators_open(MSK)
+    assert not service.operators_open("Nowhere/Atlantis")  # an unknown time zone: closed
 
 
 # ---- the CLI --------------------------------------------------------------------------------

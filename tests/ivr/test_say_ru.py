@@ -27,6 +27,8 @@ from ivr.say_ru import (
     reading_sounds,
     reading_words,
     time_sounds,
+    time_span_sounds,
+    time_span_words,
     time_words,
 )
 
@@ -309,7 +311,20 @@ def _spoken_sounds() -> set[str]:
     for reading in (1, 22, 5):
         sounds.update(reading_sounds(reading, with_unit=True))
     sounds.update(digits_sounds("0123456789"))
+    for minutes in range(24 * 60):
+        sounds.update(time_span_sounds(time(minutes // 60, minutes % 60), time.max))
     return sounds
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [
+    (time(8), time(20), "от восьми до двадцати"),
+    (time(8, 30), time(17, 45), "от восьми тридцати до семнадцати сорока пяти"),
+    (time(9, 5), time(21), "от девяти ноль пяти до двадцати одного"),
+    (time(0), time.max, "от нуля до двадцати четырёх"),
+    (time(10), time(0), "от десяти до двадцати четырёх"),
+])
+def test_time_spans_in_the_genitive(start: time, end: time, words: str) -> None:
+    assert " ".join(time_span_words(start, end)) == words
 
 
 def test_every_word_spoken_has_a_sound() -> None:
