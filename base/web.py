@@ -81,8 +81,9 @@ class NotAuthenticated(ServiceError):
         "Доступ только для сотрудников: нужен действительный токен "
         "(заголовок Authorization: Bearer ...)."
     )
-    # Basic first: a browser opening the console asks for the token as a password.
-    headers = {"WWW-Authenticate": f'Basic realm="{AUTH_REALM}", Bearer realm="{AUTH_REALM}"'}
+    # One WWW-Authenticate line each; Basic first: a browser opening the console asks for the
+    # token as a password.
+    challenges = (f'Basic realm="{AUTH_REALM}", charset="UTF-8"', f'Bearer realm="{AUTH_REALM}"')
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def api_error(request: Request, error: ServiceError) -> JSONResponse:
-        headers: dict[str, str] | None = getattr(error, "headers", None)
-        return JSONResponse(error.to_json(), status_code=error.status_code, headers=headers)
+        response = JSONResponse(error.to_json(), status_code=error.status_code)
+        for challenge in getattr(error, "challenges", ()):
+            response.headers.append("WWW-Authenticate", challenge)
+        return response
 
     _staff_docs(app)
     app.include_router(pages.router)
