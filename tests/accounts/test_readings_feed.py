@@ -7,6 +7,7 @@ import random
 import threading
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -125,3 +126,37 @@ def test_concurrent_writers_nothing_missed_nothing_twice(
     assert len(written) == writers * per_writer
     assert len(taken) == len(set(taken)), "a reading was given twice"
     assert set(taken) == written, f"missed: {sorted(written - set(taken))}"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_billing_api_holds_back_an_unsettled_reading(
+    db_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from base.settings import Settings
+    from operator_console.app import create_app
+
+    meter_id = _meter_ids(session_factory)[0]
+    settings = Settings(database_url=db_url, data_dir=tmp_path, billing_api_token="b" * 20,
+                        redis_url="redis://127.0.0.1:1/0")
+    auth = {"Authorization": "Bearer " + "b" * 20}
+    slow, fast = session_factory(), session_factory()
+    try:
+        with TestClient(create_app(settings)) as client:
+            early = _add(slow, meter_id, 20000)
+            late = _add(fast, meter_id, 20010)
+            fast.commit()
+            page = client.get("/api/readings", headers=auth).json()
+            assert page["items"] == [] and page["next_cursor"] == "0:0"
+            slow.commit()
+            page = client.get("/api/readings", params={"cursor": page["next_cursor"]}, headers=auth).json()
+            assert [i["id"] for i in page["items"]] == [early.id, late.id]
+            again = client.get("/api/readings", params={"cursor": page["next_cursor"]}, headers=auth).json()
+            assert again["items"] == [] and again["next_cursor"] == page["next_cursor"]
+            bad = client.get("/api/readings", params={"cursor": "17"}, headers=auth)
+            assert bad.status_code == 422 and bad.json()["error_id"] == "invalid-cursor"
+    finally:
+        slow.close()
+        fast.close()
