@@ -54,6 +54,17 @@ class EventBus:
         except Exception as exc:  # noqa: BLE001
             self._warn(exc)
 
+    async def has_mark(self, name: str) -> bool | None:
+        """Is the named fact in `<prefix>:state`? None when Redis does not answer. A Redis that
+        answers without the controller's marks has restarted empty: its live state is gone."""
+        if self.client is None:
+            return None
+        try:
+            return bool(await self.client.hexists(f"{self.prefix}:state", name))
+        except Exception as exc:  # noqa: BLE001
+            self._warn(exc)
+            return None
+
     async def set_live(self, linkedid: str, state: dict[str, Any] | None) -> None:
         if self.client is None:
             return

@@ -13,7 +13,8 @@ Rules it keeps:
 - Answered: an ANSWER of the first channel. Ended: LINKEDID_END (the last channel gone); the
   outcome comes from the first channel's HANGUP cause, as in the registry.
 - The dialplan's CELGenUserEvent(HotlineRecording, <file>) and (HotlineDisclosure) give the
-  recording path and the moment the disclosure was played.
+  recording path and the moment the disclosure was played. CEL's HANGUP has the cause when the
+  PBX ended the call; when the far end did (a BYE) it says 0, "not defined": kept as unknown.
 - A call without LINKEDID_END is still live (its Linkedid is among the PBX's channels: imported
   as started, ended later by AMI or the next import), or was cut by a PBX restart (the PBX
   started after its last event: `interrupted` at its last event), or else it may have ended a
@@ -159,12 +160,14 @@ def parse(data: bytes, base: int = 0) -> tuple[list[CelEvent], int, int]:
 
 
 def _cause(event: CelEvent | None) -> int | None:
+    """A Q.850 cause; 0 ("not defined", what CEL's HANGUP says after the far end's BYE) is unknown."""
     if event is None:
         return None
     try:
-        return int(event.extra.get("hangupcause"))  # type: ignore[arg-type]
+        cause = int(event.extra.get("hangupcause"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+    return cause or None
 
 
 def _summary(events: list[CelEvent], live: Collection[str],

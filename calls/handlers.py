@@ -82,6 +82,8 @@ class CallTracker:
         self.outages: list[tuple[float, int]] = []  # (seconds the writer waited, attempts) per outage
         self.dropped = 0  # effects the database refused for good (logged each)
         self.last_import: ImportResult | None = None
+        self.synced_at: str | None = None  # when the last AMI resync ended
+        self._watch: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calls-db")
         self._writer: asyncio.Task[None] | None = None
@@ -96,8 +98,11 @@ class CallTracker:
         if self.registry.calls:
             log.info("%d call(s) open in the database, to be checked against the PBX", len(self.registry.calls))
         self._writer = asyncio.create_task(self._write_loop(), name="calls-writer")
+        self._watch = asyncio.create_task(self.keep_live_state(), name="calls-live-state")
 
     async def stop(self) -> None:
+        if self._watch:
+            self._watch.cancel()
         await self.flush()
         if self._writer:
             self._writer.cancel()
@@ -133,9 +138,25 @@ class CallTracker:
                  len(live), closed, adopted)
         if effects:
             self._queue.put_nowait(("effects", effects))
-        await self.bus.mark("ami_synced_at", self.clock.now().isoformat())
-        await self.bus.replace_live({lid: {"started_at": c.started_at, "answered": c.answered}
-                                     for lid, c in self.registry.calls.items()})
+        self.synced_at = self.clock.now().isoformat()
+        await self.bus.replace_live(self._live_states())
+        await self.bus.mark("ami_synced_at", self.synced_at)
+
+    def _live_states(self) -> dict[str, dict[str, Any]]:
+        return {lid: {"started_at": c.started_at, "answered": c.answered} for lid, c in self.registry.calls.items()}
+
+    async def keep_live_state(self, every: float = 1.0) -> None:
+        """Redis is not durable: when it comes back empty (restarted), rebuild the live calls
+        from the registry (itself reconciled with the PBX) and the controller's marks."""
+        while True:
+            await asyncio.sleep(every)
+            if self.synced_at is None or await self.bus.has_mark("ami_synced_at") is not False:
+                continue
+            states = self._live_states()
+            await self.bus.replace_live(states)
+            await self.bus.mark("live_rebuilt_at", self.clock.now().isoformat())
+            await self.bus.mark("ami_synced_at", self.synced_at)
+            log.warning("Redis came back without the live state: %d live call(s) rebuilt", len(states))
 
     # -- flows -------------------------------------------------------------------------------
 
@@ -257,35 +278,31 @@ class CallTracker:
 
 
 async def pbx_started(ami: Any) -> datetime | None:
-    """When Asterisk started, from `CoreStatus` (CoreStartupDate/CoreStartupTime, in the PBX's
-    local time, converted with the PBX's own CoreCurrentDate/Time; see `startup_from_status`)."""
+    """When Asterisk started, from `CoreStatus` (no `command` right needed); see
+    `startup_from_status`."""
     try:
         reply = await ami.action("CoreStatus")
     except Exception:  # noqa: BLE001 - unknown start: calls are closed by their own outcome
         log.warning("could not read the PBX's start time (CoreStatus)")
         return None
-    # The real UTC time (not the injected clock, which tests may shift): it converts the PBX's
-    # own clock reading.
+    # The real UTC time (not the injected clock, which tests may shift): it only checks the
+    # PBX's own clock reading.
     return startup_from_status(reply, datetime.now(UTC))
 
 
 def startup_from_status(reply: Any, now: datetime) -> datetime | None:
-    """The PBX's start from a CoreStatus reply, in UTC.
+    """The PBX's start from a CoreStatus reply (CoreStartupDate, CoreStartupTime), in UTC.
 
-    Asterisk gives its start and its current time as local date and time strings of the PBX's
-    own zone, no offset. The zone is the difference between the PBX's current local time and
-    `now` (this machine's UTC time, read at the reply), rounded to the quarter hour (zones are
-    whole quarter hours; the two clocks and the round trip differ by seconds at most).
+    Asterisk gives it as a local date and time with no zone; the project starts Asterisk with
+    TZ=UTC (hotline/stack/pbx.py, docker/pbx.Dockerfile runs in UTC), so they are UTC. A start
+    in the future (a PBX in another zone after all) is no answer: None, never a wrong time.
     """
-    def local(date_key: str, time_key: str) -> datetime | None:
-        try:
-            return datetime.strptime(f"{reply.get(date_key)} {reply.get(time_key)}", "%Y-%m-%d %H:%M:%S")
-        except (TypeError, ValueError):
-            return None
-
-    started, current = local("CoreStartupDate", "CoreStartupTime"), local("CoreCurrentDate", "CoreCurrentTime")
-    if started is None or current is None:
+    try:
+        started = datetime.strptime(f"{reply.get('CoreStartupDate')} {reply.get('CoreStartupTime')}",
+                                    "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except (TypeError, ValueError):
         return None
-    quarter = 15 * 60
-    offset = timedelta(seconds=round((current - now.replace(tzinfo=None)).total_seconds() / quarter) * quarter)
-    return (started - offset).replace(tzinfo=UTC)
+    if started > now + timedelta(seconds=60):
+        log.warning("the PBX says it started in the future (%s): is it running in UTC?", started.isoformat())
+        return None
+    return started

@@ -18,6 +18,9 @@ RUN apt-get update \
 
 VOLUME /srv/hotline/default
 
+# Asterisk's local times (AMI CoreStatus) are read as UTC by the controller.
+ENV TZ=UTC
+
 # The config was written by another container (another uid for "asterisk"): hand the folder
 # to this image's asterisk user, then run Asterisk in the foreground, as that user.
 CMD ["sh", "-c", "chown -R asterisk:asterisk /srv/hotline/default && exec asterisk -f -n -U asterisk -G asterisk -C /srv/hotline/default/etc/asterisk.conf"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -16,15 +18,37 @@ if _TESTS not in sys.path:
 
 from harness import Stack, poll, test_settings  # noqa: E402
 
+from db_fixtures import free_port  # noqa: E402
+
 from hotline.stack import stack as stack_parts  # noqa: E402
+from hotline.stack.postgres import PostgresServer  # noqa: E402
 from telephony.ami import AmiClient  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def stack_settings() -> Iterator:
+def stack_postgres() -> Iterator[PostgresServer | None]:
+    """The e2e stack's database: a private PostgreSQL (the database production uses) unless
+    HOTLINE_TEST_DB=sqlite. SQLite stays covered by the unit and database tiers."""
+    if os.environ.get("HOTLINE_TEST_DB", "postgresql") == "sqlite":
+        yield None
+        return
+    # Not under the stack's data dir: its 0700 parent keeps the postgres OS user out.
+    base_dir = Path(tempfile.mkdtemp(prefix="hotline-e2e-pg-", dir="/tmp"))
+    base_dir.chmod(0o755)
+    server = PostgresServer(base_dir, free_port(), durable=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack_settings(stack_postgres: PostgresServer | None) -> Iterator:
     # A short path under /tmp: it ends up in Asterisk's socket paths and sipp's folders.
     data_dir = Path(tempfile.mkdtemp(prefix="hotline-e2e-", dir="/tmp"))
-    settings = test_settings(data_dir)
+    settings = test_settings(data_dir, stack_postgres.url if stack_postgres else "")
     yield settings
 
 

@@ -326,6 +326,7 @@ class Instance:
             ],
             self.settings.run_dir,
             self.settings.log_dir,
+            env={"TZ": "UTC"},  # its local times (CoreStatus) are then UTC: calls/handlers.py
             marker=self.conf,
         )
         def booted() -> bool:

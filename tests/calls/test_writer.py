@@ -87,17 +87,13 @@ class Reply(dict):  # type: ignore[type-arg]
     pass
 
 
-def test_pbx_start_from_core_status_in_any_zone() -> None:
-    # The PBX in Moscow (UTC+3) started at 14:59:50 local; it is now 15:00:00 there.
+def test_pbx_start_from_core_status() -> None:
+    """CoreStatus as Asterisk 22 sends it (the PBX runs in UTC): no current time, no zone."""
     now = datetime(2026, 12, 2, 12, 0, 0, 400000, tzinfo=UTC)
-    moscow = Reply(CoreStartupDate="2026-12-02", CoreStartupTime="14:59:50",
-                   CoreCurrentDate="2026-12-02", CoreCurrentTime="15:00:00")
-    assert startup_from_status(moscow, now) == datetime(2026, 12, 2, 11, 59, 50, tzinfo=UTC)
-    utc = Reply(CoreStartupDate="2026-12-01", CoreStartupTime="23:59:59",
-                CoreCurrentDate="2026-12-02", CoreCurrentTime="12:00:01")
-    assert startup_from_status(utc, now) == datetime(2026, 12, 1, 23, 59, 59, tzinfo=UTC)
-    # India (UTC+5:30), across midnight.
-    india = Reply(CoreStartupDate="2026-12-02", CoreStartupTime="17:00:00",
-                  CoreCurrentDate="2026-12-02", CoreCurrentTime="17:30:00")
-    assert startup_from_status(india, now) == datetime(2026, 12, 2, 11, 30, tzinfo=UTC)
+    reply = Reply(Response="Success", CoreStartupDate="2026-12-02", CoreStartupTime="11:59:50",
+                  CoreReloadDate="2026-12-02", CoreReloadTime="11:59:50", CoreCurrentCalls="0")
+    assert startup_from_status(reply, now) == datetime(2026, 12, 2, 11, 59, 50, tzinfo=UTC)
+    # A PBX three hours ahead (Moscow time) would claim a start in the future: unknown.
+    moscow = Reply(CoreStartupDate="2026-12-02", CoreStartupTime="14:59:50")
+    assert startup_from_status(moscow, now) is None
     assert startup_from_status(Reply(Response="Error"), now) is None
