@@ -278,7 +278,7 @@ The hotline is up ({time.monotonic() - started:.0f} s).
   Call it:      hotline call {settings.hotline_number}          (a real SIP call from sipp, recorded)
   Softphone:    register 101 or 102 at {b}:{settings.sip_port} (UDP), password {settings.sip_password!r},
                 then dial {settings.hotline_number}; 8801 is the voice check (keys, then your voice echoed)
-  Console:      http://{b}:{settings.console_port}/
+  Console:      http://{b}:{settings.console_port}/  (password: the staff token, HOTLINE_STAFF_API_TOKEN)
   Calls:        hotline calls
   Logs:         {settings.log_dir}/  (controller.log, console.log, asterisk.log)
   Recordings:   {settings.recordings_dir}/
