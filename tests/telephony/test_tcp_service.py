@@ -140,3 +140,27 @@ async def _until(condition) -> None:  # type: ignore[no-untyped-def]
 def test_max_connections_must_be_positive() -> None:
     with pytest.raises(ValueError):
         FastAgiServer("127.0.0.1", 0, {}, max_connections=0)
+
+
+async def test_loopback_only_by_default_another_local_address_is_refused() -> None:
+    """A process on the same machine but another address (127.0.0.2) is not the PBX."""
+    served: list[str] = []
+
+    async def handler(session: AgiSession) -> None:
+        served.append(session.env.channel)
+
+    server = FastAgiServer("127.0.0.1", 0, {"hotline": handler})
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.port, local_addr=("127.0.0.2", 0)
+        )
+        writer.write(ENVIRONMENT)
+        try:
+            assert await asyncio.wait_for(reader.read(), WAIT) == b""
+        except ConnectionResetError:
+            pass
+        writer.close()
+        assert served == [] and server.refused == 1
+    finally:
+        await server.stop()
