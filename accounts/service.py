@@ -465,8 +465,9 @@ def readings_since(
     )
     if postgres:
         settled = text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        after = tuple_(literal(cursor.txid), literal(cursor.id))
         statement = statement.where(
-            tuple_(MeterReading.txid, MeterReading.id) > tuple_(literal(cursor.txid), literal(cursor.id)),
+            tuple_(MeterReading.txid, MeterReading.id) > after,
             MeterReading.txid < settled,
         ).order_by(MeterReading.txid, MeterReading.id)
     else:

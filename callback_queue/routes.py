@@ -6,8 +6,9 @@ public by nature: anyone on the internet can send it, which is why its body is c
 preferred times within ``web_max_days_ahead`` days that meet the callback hours, it is
 rate-limited per client address, per phone number and for all requests together (in Redis,
 and in this process when Redis does not answer), idempotent (``Idempotency-Key`` header),
-and it answers with the phone number masked. Behind a reverse proxy, run uvicorn with the proxy's address
-trusted (``--forwarded-allow-ips``) so the limit counts customers, not the proxy.
+and it answers with the phone number masked. Behind a reverse proxy, run uvicorn with the
+proxy's address trusted (``--forwarded-allow-ips``) so the limit counts customers, not the
+proxy.
 
 ``GET /api/callbacks/{id}`` is for staff (the order's state and its trail): ``staff_router``
 carries the staff guard of :mod:`base.web` for every route on it. ``router`` is the public
@@ -133,7 +134,9 @@ MemoryLimiterDep = Annotated[MemoryLimiter, Depends(get_memory_limiter)]
 class _Limits:
     """Counts a request in Redis and in this process; Redis decides while it answers."""
 
-    def __init__(self, redis: FixedWindowLimiter | None, memory: MemoryLimiter, now: datetime) -> None:
+    def __init__(
+        self, redis: FixedWindowLimiter | None, memory: MemoryLimiter, now: datetime
+    ) -> None:
         self.redis = redis
         self.memory = memory
         self.now = now.timestamp()
@@ -198,7 +201,8 @@ def check_web_window(
     if first is None or (preferred_to is not None and first >= preferred_to):
         hint = f" Ближайшее время для звонка: {first:%d.%m %H:%M}." if first is not None else ""
         raise InvalidWindow(
-            "В это время мы не перезваниваем: выберите время в часы работы обратных звонков." + hint,
+            "В это время мы не перезваниваем: выберите время в часы работы обратных звонков."
+            + hint,
             {"next_opening": first.isoformat() if first is not None else None},
         )
     if preferred_to is None and preferred_from is not None and first > start:
@@ -323,8 +327,8 @@ async def request_callback(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> JSONResponse:
     """A callback request from the website (public: capped, validated, rate-limited, idempotent)."""
-    limits = _Limits(FixedWindowLimiter(redis, settings.redis_prefix) if redis is not None else None,
-                     memory, now)
+    shared = FixedWindowLimiter(redis, settings.redis_prefix) if redis is not None else None
+    limits = _Limits(shared, memory, now)
     secret = settings.console_secret_key
     client = request.client.host if request.client else "unknown"
     limited = await limits.hit("ip", hashed(client, secret), callbacks.web_per_ip_per_minute, 60)
@@ -347,7 +351,8 @@ async def request_callback(
                                        settings.timezone)
         if seen is not None:
             return JSONResponse(seen.model_dump(mode="json"), status_code=200)
-    limited = await limits.hit("phone", hashed(phone, secret), callbacks.web_per_phone_per_hour, 3600)
+    limited = await limits.hit("phone", hashed(phone, secret), callbacks.web_per_phone_per_hour,
+                               3600)
     if limited is None:
         limited = await limits.hit("all", "web", callbacks.web_all_per_minute, 60)
     if limited is not None:
