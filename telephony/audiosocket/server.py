@@ -35,14 +35,18 @@ from telephony.server import DEFAULT_MAX_CONNECTIONS, LOOPBACK, TcpService
 logger = logging.getLogger("telephony.audiosocket")
 
 _READ_SIZE = 16 * 1024
+# Asterisk forwards the caller's frames as they come: a phone with silence suppression may
+# send none for a while, so the bound is generous. It only ends streams of a wedged peer.
+IDLE_TIMEOUT = 60.0
 
 
 class AudioStream:
     """One call's audio: iterate to receive, :meth:`send` to play back.
 
     Iteration yields :class:`Audio` and :class:`Dtmf` frames and ends on a hangup
-    frame or when Asterisk closes the connection. Error frames are logged and kept
-    in ``errors``.
+    frame, when Asterisk closes the connection, or when nothing at all arrives for
+    ``idle_timeout`` seconds (a wedged peer; the stream is then closed). Error frames are
+    logged and kept in ``errors``.
     """
 
     def __init__(
@@ -52,8 +56,12 @@ class AudioStream:
         writer: asyncio.StreamWriter,
         parser: AudioSocketParser,
         pending: list[Frame] | None = None,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.uuid = stream_id
+        self.idle_timeout = idle_timeout
+        self.timed_out = False
         self.frames_in = 0
         self.bytes_in = 0
         self.frames_out = 0
@@ -145,7 +153,17 @@ class AudioStream:
 
     async def _receive(self) -> None:
         try:
-            data = await self._reader.read(_READ_SIZE)
+            async with asyncio.timeout(self.idle_timeout):
+                data = await self._reader.read(_READ_SIZE)
+        except TimeoutError:
+            logger.warning(
+                "audiosocket %s: nothing received for %g s; closing the stream",
+                self.uuid,
+                self.idle_timeout,
+            )
+            self.timed_out = True
+            await self.close()
+            return
         except OSError as exc:
             logger.debug("audiosocket %s: read error: %s", self.uuid, exc)
             data = b""
@@ -176,6 +194,7 @@ class AudioSocketServer(TcpService):
         on_stream: StreamHandler,
         *,
         uuid_timeout: float = 5.0,
+        idle_timeout: float = IDLE_TIMEOUT,
         max_payload: int = 16 * 1024,
         allowed_peers: Iterable[str] = LOOPBACK,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
@@ -185,6 +204,7 @@ class AudioSocketServer(TcpService):
         )
         self.on_stream = on_stream
         self.uuid_timeout = uuid_timeout
+        self.idle_timeout = idle_timeout
         self.max_payload = max_payload
 
     async def _on_connection(
@@ -205,7 +225,9 @@ class AudioSocketServer(TcpService):
             )
             writer.close()
             return
-        stream = AudioStream(first.uuid, reader, writer, parser, frames[1:])
+        stream = AudioStream(
+            first.uuid, reader, writer, parser, frames[1:], idle_timeout=self.idle_timeout
+        )
         await self._run(stream)
 
     async def _run(self, stream: AudioStream) -> None:

@@ -170,3 +170,15 @@ async def test_stop_cancels_running_streams(audio: Harness) -> None:
     assert await asyncio.wait_for(reader.read(), WAIT) == b""
     writer.close()
     assert not audio.done.done()
+
+
+async def test_a_silent_peer_ends_the_stream_after_the_idle_timeout(audio: Harness) -> None:
+    """A socket silent for idle_timeout is a wedged peer: the stream ends, nothing hangs."""
+    audio.server.idle_timeout = 0.3
+    reader, writer = await asyncio.open_connection("127.0.0.1", audio.server.port)
+    writer.write(encode_uuid(STREAM_ID) + encode_audio(bytes(320)))
+    stream = await asyncio.wait_for(audio.streams.get(), WAIT)
+    summary = await asyncio.wait_for(audio.done, WAIT)
+    assert summary["frames_in"] == 1 and summary["closed"] is True and stream.timed_out
+    assert await asyncio.wait_for(reader.read(), WAIT) == encode_audio(bytes(320))
+    writer.close()
