@@ -14,7 +14,7 @@ __all__ = ["serve"]
 
 
 def serve(settings: Settings, migrate: bool = True) -> None:
-    """Run the console with uvicorn on ``settings.bind_address:settings.console_port``.
+    """Run the console with uvicorn on ``settings.public_bind_address:settings.console_port``.
 
     The database is migrated first unless ``migrate`` is False (concurrent upgrades of one
     PostgreSQL database take turns, so the controller may be migrating at the same time).
@@ -23,10 +23,10 @@ def serve(settings: Settings, migrate: bool = True) -> None:
 
     if migrate:
         upgrade(settings.db_url)
-    log.info("console on http://%s:%s/", settings.bind_address, settings.console_port)
+    log.info("console on http://%s:%s/", settings.public_bind_address, settings.console_port)
     uvicorn.run(
         create_app(settings),
-        host=settings.bind_address,
+        host=settings.public_bind_address,
         port=settings.console_port,
         log_level="info",
     )

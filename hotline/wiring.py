@@ -37,7 +37,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     latency = Samples("prompt_latency_ms")
     flows = HotlineFlows(
         sounds=settings.pbx_sounds_path,
-        audiosocket_address=f"{settings.bind_address}:{settings.audiosocket_port}",
+        audiosocket_address=f"{settings.internal_bind_address}:{settings.audiosocket_port}",
         notes=tracker,
         data=data,
         operators_open=operators_open(settings, config, clock),
@@ -49,12 +49,12 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     )
     # FastAGI and AudioSocket serve only the PBX, which connects from the address AMI reaches.
     pbx_peers = [settings.bind_address]
-    agi = FastAgiServer(settings.bind_address, settings.agi_port, flows.routes(),
+    agi = FastAgiServer(settings.internal_bind_address, settings.agi_port, flows.routes(),
                         allowed_peers=pbx_peers)
-    audio = AudioSocketServer(settings.bind_address, settings.audiosocket_port, flows.on_audio,
+    audio = AudioSocketServer(settings.internal_bind_address, settings.audiosocket_port, flows.on_audio,
                               allowed_peers=pbx_peers)
     ami = AmiClient(
-        settings.bind_address,
+        settings.internal_bind_address,
         settings.ami_port,
         settings.ami_username,
         settings.ami_secret,

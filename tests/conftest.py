@@ -22,7 +22,6 @@ from db_fixtures import free_port  # noqa: E402
 
 from hotline.stack import stack as stack_parts  # noqa: E402
 from hotline.stack.postgres import PostgresServer  # noqa: E402
-from telephony.ami import AmiClient  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +58,7 @@ async def stack(stack_settings) -> AsyncIterator[Stack]:  # type: ignore[no-unty
     try:
         stack_parts.start_all(settings, console=False)
         harness = Stack(settings, settings.data_dir / "work")
-        ami = AmiClient(settings.bind_address, settings.ami_port, settings.ami_username, settings.ami_secret,
-                        backoff_initial=0.2, backoff_max=1.0, name="ami:tests")
+        ami = harness.ami_client()
         task = asyncio.create_task(ami.run())
         await ami.wait_connected(timeout=30)
         harness.ami = ami

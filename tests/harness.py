@@ -22,12 +22,16 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from calls.models import Call
 from base.db import make_engine, make_session_factory
 from base.settings import Settings
+from hotline.stack.pbx import AMI_TEST_SUFFIX, TESTER_ADDRESS
 from telephony.ami import AmiClient
 from telephony.sipp import Caller, Callee, Step
 
 T = TypeVar("T")
 
 VOICE_TEXT = "Показания счётчика двенадцать тысяч триста сорок пять"
+# Reachable only from phones that authenticated (never from the trunk): the voice check and
+# the hold line. Test callers dial them from the test stack's internal tester address.
+DIAGNOSTICS_NUMBERS = ("8801", "8802")
 
 
 def test_settings(data_dir: Path, db_url: str = "") -> Settings:
@@ -99,10 +103,19 @@ class Stack:
         """A unique Russian mobile number per caller, so its channel and record are found."""
         return f"7999{os.getpid() % 1000:03d}{next(_caller_numbers):04d}"
 
-    async def call(self, number: str, steps: list[Step], caller_id: str | None = None) -> Caller:
+    async def call(self, number: str, steps: list[Step], caller_id: str | None = None,
+                   source: str | None = None) -> Caller:
+        """A sipp caller dialling `number`, from the trunk's address by default.
+
+        The diagnostics numbers answer only internal phones, so they are dialled from the test
+        stack's internal tester address; `source` names any other address to call from.
+        """
         caller_id = caller_id or self.new_caller_id()
         folder = self.workdir / "sipp" / f"{caller_id}-{number}"
-        caller = Caller(number, caller_id, list(steps), folder, self.settings.bind_address, self.settings.sip_port)
+        if source is None:
+            source = TESTER_ADDRESS if number in DIAGNOSTICS_NUMBERS else ""
+        caller = Caller(number, caller_id, list(steps), folder, self.settings.public_bind_address,
+                        self.settings.sip_port, source=source)
         # Calls from this number before now belong to earlier tests: never match them.
         self._first_id[caller_id] = self._max_call_id() + 1
         return await caller.start()
@@ -119,7 +132,8 @@ class Stack:
         base = self.settings.test_endpoint_port_base
         port = base + n if kind == "operator" else base + 20 + n
         folder = self.workdir / "sipp" / f"{endpoint}-{mode}-{next(_caller_numbers)}"
-        return await Callee(port=port, mode=mode, folder=folder, host=self.settings.bind_address, **kw).start()
+        return await Callee(port=port, mode=mode, folder=folder, host=self.settings.public_bind_address,
+                            **kw).start()
 
     # -- the database ------------------------------------------------------------------------
 
@@ -180,6 +194,12 @@ class Stack:
             client.close()
 
     # -- the PBX -----------------------------------------------------------------------------
+
+    def ami_client(self, name: str = "ami:tests") -> AmiClient:
+        """An AMI client as the test harness's own user (test stacks only), not the controller's."""
+        s = self.settings
+        return AmiClient(s.internal_bind_address, s.ami_port, s.ami_username + AMI_TEST_SUFFIX, s.ami_secret,
+                         backoff_initial=0.2, backoff_max=1.0, name=name)
 
     async def channels(self) -> list[Any]:
         assert self.ami is not None

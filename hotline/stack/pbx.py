@@ -76,6 +76,11 @@ AMI_EVENTS = (
     "QueueStatusComplete",
 )
 SOFTPHONES = ("101", "102")
+# Test stacks only: the AMI user of the test harness is the controller's name plus this.
+AMI_TEST_SUFFIX = "-tests"
+# Test stacks only: an internal phone matched by its source address (a sipp caller bound to
+# it), so tests reach the diagnostics numbers, which the trunk does not.
+TESTER_ADDRESS = "127.0.0.3"
 
 
 class PbxError(RuntimeError):
@@ -210,24 +215,33 @@ def render_config(settings: Settings, root: Path | None = None, controller_host:
         "inst": settings.pbx_instance_path,
         "moddir": _moddir(root),
         "node": settings.pbx_node,
-        "bind": settings.bind_address,
+        # SIP/RTP face the network (public); AMI and the controller's listeners never do.
+        "public_bind": settings.public_bind_address,
+        "internal_bind": settings.internal_bind_address,
         "sip_port": settings.sip_port,
         "rtp_start": settings.rtp_port_start,
         "rtp_end": settings.rtp_port_end,
         "ami_port": settings.ami_port,
         "ami_username": settings.ami_username,
         "ami_secret": settings.ami_secret,
-        "ami_permit": ["127.0.0.1/255.255.255.255"],
+        "ami_permit": ami_permit(settings, controller_host),
+        # A second AMI user for the test harness only (PJSIPNotify for Go() steps, hangups of
+        # leftover channels): the controller's user keeps only the rights it uses.
+        "ami_test_user": settings.ami_username + AMI_TEST_SUFFIX if settings.env == "test" else "",
         "ami_events": AMI_EVENTS,
         "sip_password": settings.sip_password,
-        "trunk_port": settings.test_endpoint_port_base,
-        "trunk_match": [settings.bind_address],
-        "endpoints": settings.test_endpoints,
+        "trunk_host": settings.trunk_address,
+        "trunk_port": settings.sip_trunk_port,
+        "trunk_match": settings.trunk_match,
+        # Test phones without passwords (operatorN, calleeN) and the IP-matched internal
+        # tester exist only in test stacks.
+        "endpoints": settings.test_endpoints if settings.env == "test" else 0,
+        "tester_address": TESTER_ADDRESS if settings.env == "test" else "",
         "endpoint_port_base": settings.test_endpoint_port_base,
         "softphones": SOFTPHONES,
         "recordings": settings.pbx_recordings_path,
         "sounds": settings.pbx_sounds_path,
-        "controller_host": controller_host or settings.bind_address,
+        "controller_host": controller_host or settings.internal_bind_address,
         "agi_port": settings.agi_port,
         "hotline_numbers": [settings.hotline_number, *settings.hotline_numbers_extra],
         # Contexts only tests reach (dialplans/extensions_test.conf.j2).
@@ -238,6 +252,23 @@ def render_config(settings: Settings, root: Path | None = None, controller_host:
         for name in sorted(os.listdir(DIALPLANS))
         if name.endswith(".j2")
     }
+
+
+def ami_permit(settings: Settings, controller_host: str | None = None) -> list[str]:
+    """Where AMI logins are accepted from: the controller's host (loopback by default)."""
+    import ipaddress
+
+    hosts = {"127.0.0.1", settings.internal_bind_address}
+    if controller_host:
+        hosts.add(controller_host)
+    nets = []
+    for host in sorted(hosts):
+        try:
+            net = ipaddress.ip_network(host)
+        except ValueError:  # a host name (the Docker setup's service name): its network decides
+            continue
+        nets.append(f"{net.network_address}/{net.netmask}")
+    return nets
 
 
 # ---- one running instance -----------------------------------------------------------------
@@ -338,8 +369,8 @@ class Instance:
             except (PbxError, subprocess.TimeoutExpired):
                 return False
         procs.wait_for(booted, timeout, "Asterisk to finish booting", interval=0.2)
-        log.info("Asterisk running (pid %s), SIP %s:%s, AMI %s:%s", proc.pid, self.settings.bind_address,
-                 self.settings.sip_port, self.settings.bind_address, self.settings.ami_port)
+        log.info("Asterisk running (pid %s), SIP %s:%s, AMI %s:%s", proc.pid, self.settings.public_bind_address,
+                 self.settings.sip_port, self.settings.internal_bind_address, self.settings.ami_port)
         return proc.pid
 
     def kill(self) -> None:

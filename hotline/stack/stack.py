@@ -62,7 +62,7 @@ def hotline_exe() -> str:
 def start_controller(settings: Settings, timeout: float = 30.0) -> procs.Proc:
     proc = procs.spawn("controller", [hotline_exe(), "controller"], settings.run_dir, settings.log_dir,
                        env=settings_env(settings), cwd=REPO_ROOT, marker="controller")
-    procs.wait_for(lambda: port_open(settings.bind_address, settings.agi_port), timeout,
+    procs.wait_for(lambda: port_open(settings.internal_bind_address, settings.agi_port), timeout,
                    f"the controller (see {proc.logfile})")
     return proc
 
@@ -74,7 +74,7 @@ def stop_controller(settings: Settings, kill: bool = False) -> bool:
 def start_console(settings: Settings, timeout: float = 30.0) -> procs.Proc:
     proc = procs.spawn("console", [hotline_exe(), "console"], settings.run_dir, settings.log_dir,
                        env=settings_env(settings), cwd=REPO_ROOT, marker="console")
-    procs.wait_for(lambda: port_open(settings.bind_address, settings.console_port), timeout,
+    procs.wait_for(lambda: port_open(settings.public_bind_address, settings.console_port), timeout,
                    f"the console (see {proc.logfile})")
     return proc
 

@@ -157,16 +157,20 @@ class Caller:
     _channel: str | None = None
     _gos_sent: int = 0
     extra_args: list[str] = field(default_factory=list)
+    # The caller's own address (SIP and RTP); empty: the PBX's host. Any 127.x.y.z is this
+    # machine, so a loopback caller can still come from an address the PBX does not know.
+    source: str = ""
 
     async def start(self) -> "Caller":
-        self.local_port = self.local_port or free_udp_port(self.pbx_host)
-        self.media_port = self.media_port or free_media_port(self.pbx_host)
+        local = self.source or self.pbx_host
+        self.local_port = self.local_port or free_udp_port(local)
+        self.media_port = self.media_port or free_media_port(local)
         self.folder.mkdir(parents=True, exist_ok=True)
         inf = self.folder / "callers.csv"
         inf.write_text(f"SEQUENTIAL\n{self.caller_id};\n")
         args = [
             f"{self.pbx_host}:{self.pbx_port}", "-s", self.number, "-inf", str(inf),
-            "-i", self.pbx_host, "-p", str(self.local_port), "-mi", self.pbx_host,
+            "-i", local, "-p", str(self.local_port), "-mi", local,
             "-mp", str(self.media_port), "-m", "1", "-l", "1", "-timeout", "300s",
             "-max_recv_loops", "1000", *self.extra_args,
         ]

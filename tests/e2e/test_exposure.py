@@ -1,0 +1,111 @@
+"""Nothing reachable that should not be: real SIP INVITEs from sipp against the real PBX.
+
+Only the trunk (matched by its address) reaches the hotline numbers, and nothing else; an
+address the PBX does not know is refused before any answer; the diagnostics numbers answer
+only internal phones; the controller's AMI user cannot run CLI commands or system actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from harness import Stack
+
+from hotline.stack.pbx import TESTER_ADDRESS
+from telephony.ami import AmiClient
+from telephony.ami.client import AmiActionError
+from telephony.sipp import Go, Hangup, Pause, SippResult
+
+pytestmark = pytest.mark.stack
+
+UNKNOWN_ADDRESS = "127.0.0.2"  # this machine, but not the trunk (127.0.0.1/32) nor the tester
+
+
+def sip_statuses(result: SippResult) -> list[int]:
+    """Every SIP response the caller received, in order (from sipp's message trace)."""
+    codes: list[int] = []
+    for log in sorted(result.folder.glob("*_messages.log")):
+        text = log.read_text(errors="replace")
+        codes += [int(c) for c in re.findall(r"^SIP/2\.0 (\d{3})", text, re.M)]
+    return codes
+
+
+async def processed_calls(e2e: Stack) -> int:
+    """How many channels the PBX has ever created (CoreStatus): unchanged means none was."""
+    assert e2e.ami is not None
+    reply = await e2e.ami.action("CoreStatus")
+    return int(reply.get("CoreProcessedCalls") or 0)
+
+
+async def refused(e2e: Stack, number: str, source: str) -> list[int]:
+    """Call `number` from `source`; assert it was refused unanswered; return the statuses."""
+    before = await processed_calls(e2e)
+    caller = await e2e.call(number, [Pause(500), Hangup()], source=source)
+    result = await caller.wait(30)
+    statuses = sip_statuses(result)
+    assert not result.ok, statuses
+    assert 200 not in statuses, f"{number} from {source or 'the trunk'} was answered: {statuses}"
+    assert statuses and statuses[-1] >= 400, statuses
+    # Refused before any channel existed: nothing answered, nothing recorded, no call row.
+    assert await processed_calls(e2e) == before
+    assert e2e.call_record(caller.caller_id) is None
+    return statuses
+
+
+@pytest.mark.parametrize("number", ["8800", "88001000000", "8801", "8802", "12345", "s"])
+async def test_an_unknown_address_is_refused_unanswered(e2e: Stack, number: str) -> None:
+    statuses = await refused(e2e, number, UNKNOWN_ADDRESS)
+    assert 401 in statuses  # no endpoint matches: challenged, never let in
+
+
+@pytest.mark.parametrize("number", ["8801", "8802", "12345", "101", "operator1", "s"])
+async def test_the_trunk_reaches_nothing_but_the_hotline_numbers(e2e: Stack, number: str) -> None:
+    statuses = await refused(e2e, number, "")
+    assert statuses[-1] == 404, statuses
+
+
+async def test_the_trunk_reaches_the_hotline(e2e: Stack) -> None:
+    caller = await e2e.call(e2e.settings.hotline_number, [Pause(500), Hangup()])
+    result = await caller.wait(30)
+    assert result.ok, result.explain()
+    call = await e2e.wait_ended(caller.caller_id)
+    assert call.answered_at is not None and call.recording_path
+    assert call.direction.value == "inbound"
+
+
+async def test_an_internal_phone_reaches_the_diagnostics_numbers(e2e: Stack) -> None:
+    caller = await e2e.call("8802", [Go(), Hangup()], source=TESTER_ADDRESS)
+    await e2e.wait_call(caller.caller_id, "answered", check=lambda c: c.answered_at is not None)
+    await caller.go(e2e.ami)
+    assert (await caller.wait(30)).ok
+    call = await e2e.wait_ended(caller.caller_id)
+    assert call.direction.value == "internal"
+
+
+async def test_the_controllers_ami_user_has_only_the_rights_it_uses(e2e: Stack) -> None:
+    s = e2e.settings
+    ami = AmiClient(s.internal_bind_address, s.ami_port, s.ami_username, s.ami_secret,
+                    name="ami:rights")
+    task = asyncio.create_task(ami.run())
+    try:
+        await ami.wait_connected(timeout=20)
+        # What the controller uses works ...
+        await ami.action_list("CoreShowChannels")
+        status = await ami.action("CoreStatus")
+        assert status.get("CoreStartupTime")
+        await ami.action_list("QueueStatus", Queue="operators")
+        await ami.action("Getvar", Variable="DEVICE_STATE(PJSIP/operator1)")
+        # ... and no CLI command (`!` runs a shell), no system action.
+        for name, fields in (
+            ("Command", {"Command": "core show uptime seconds"}),
+            ("PJSIPNotify", {"Endpoint": "operator1", "Variable": ["Event=check-sync"]}),
+            ("Reload", {}),
+            ("ModuleLoad", {"Module": "app_system.so", "LoadType": "load"}),
+        ):
+            with pytest.raises(AmiActionError, match="Permission denied"):
+                await ami.action(name, **fields)
+    finally:
+        await ami.close()
+        task.cancel()
