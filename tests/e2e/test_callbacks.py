@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,10 +25,13 @@ from sqlalchemy import select, update
 
 from callback_queue import service
 from callback_queue.dialer import CallbackDialer, DialerConfig
+from callback_queue.plugin import build_dialer
+from callback_queue.settings import CallbackSettings
 from callback_queue.models import OPEN_STATES, CallbackOrder, CallbackState
 from callback_queue.queue import CallbackQueue
 from calls.models import Call
 from base.clock import OffsetClock
+from base.config_store import CachedConfig
 from hours.service import HoursService
 from telephony.ami import AmiClient, AmiMessage
 from telephony.sipp import Callee
@@ -45,8 +48,22 @@ def offset_to(local: datetime) -> OffsetClock:
     return OffsetClock((local - datetime.now(UTC)).total_seconds())
 
 
-TUESDAY_MORNING = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-SUNDAY_NOON = datetime(2026, 11, 29, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+def next_day(weekday: int, kind: str, at: time) -> datetime:
+    """The next `weekday` (0 Monday) after today that the default callback hours call `kind`,
+    at `at`, Moscow time: test data relative to the clock, whatever day the tests run."""
+    from hours.service import CALLBACK_HOURS, day_kind
+
+    moscow = ZoneInfo("Europe/Moscow")
+    day = datetime.now(moscow).date()
+    for _ in range(400):
+        day += timedelta(days=1)
+        if day.weekday() == weekday and day_kind(CALLBACK_HOURS, day) == kind:
+            return datetime.combine(day, at, moscow)
+    raise AssertionError(f"no {kind} day with weekday {weekday} within 400 days")
+
+
+TUESDAY_MORNING = next_day(1, "working", time(10))  # an ordinary working Tuesday
+SUNDAY_NOON = next_day(6, "weekend", time(12))  # callbacks are not made on Sundays
 
 
 class Controllers:
@@ -79,6 +96,28 @@ class Controllers:
             callbacks_open=lambda at: hours.callbacks_open(s.timezone, at),
             config=DialerConfig(**config), queue=CallbackQueue(redis, PREFIX),
         )
+        self.dialers.append(dialer)
+        return dialer
+
+    async def production_dialer(self, clock: OffsetClock, **callbacks: Any) -> CallbackDialer:
+        """The controller's dialer, built as the controller builds it (`build_dialer`, with the
+        stack's settings, the admin documents and the controller's Redis keys): its operators
+        are the members of the operators' queue, not a list given here."""
+        s = self.stack.settings
+        ami = AmiClient(s.bind_address, s.ami_port, s.ami_username, s.ami_secret,
+                        name=f"ami:callbacks-{len(self.amis) + 1}", backoff_initial=0.2, backoff_max=1.0)
+        task = asyncio.create_task(ami.run())
+        await ami.wait_connected(timeout=30)
+        ami.subscribe(self.events.append, ["Newchannel", "BridgeEnter", "UserEvent", "OriginateResponse"])
+        self.amis.append((ami, task))
+        redis = aioredis.from_url(s.redis_dsn)
+        self.redis.append(redis)
+        settings = CallbackSettings(dialer="on", **callbacks)  # the test stack runs none of its own
+        assert settings.operators == [], "operators come from the queue"
+        dialer = build_dialer(s, ami=ami, sessions=self.stack.sessions, redis=redis, clock=clock,
+                              config=CachedConfig(self.stack.sessions, ttl=s.config_cache_seconds),
+                              callbacks=settings)
+        assert dialer is not None
         self.dialers.append(dialer)
         return dialer
 
@@ -182,7 +221,8 @@ async def test_order_executed_in_callback_hours_operator_then_customer_bridged_a
     assert order.state == S.DONE and order.attempts == 1
     assert [(t.from_state and t.from_state.value, t.to_state.value, t.actor) for t in order.transitions] == [
         (None, "new", "web"), ("new", "scheduled", "web"),
-        ("scheduled", "dialing", "dialer:testpbx"), ("dialing", "done", "dialer:testpbx")]
+        ("scheduled", "dialing", f"dialer:{e2e.settings.pbx_node}"),
+        ("dialing", "done", f"dialer:{e2e.settings.pbx_node}")]
 
     # The call record: written by the controller from AMI, linked to the order, recorded
     # from the operator's answer with the disclosure, and not silent.
@@ -218,7 +258,7 @@ async def test_customer_not_answering_is_rescheduled(controllers: Controllers, e
     order = load(e2e, order_id)
     assert order.state == S.SCHEDULED and order.attempts == 1
     no_answer = next(t for t in order.transitions if t.to_state == S.NO_ANSWER)
-    assert no_answer.actor == "dialer:testpbx" and "не ответил" in (no_answer.reason or "")
+    assert no_answer.actor == f"dialer:{e2e.settings.pbx_node}" and "не ответил" in (no_answer.reason or "")
     assert order.due_at == no_answer.at + timedelta(minutes=30)  # the retry delay
     assert await dialer.tick() == []  # not again before the delay
     queue = CallbackQueue(controllers.redis[0], PREFIX)
@@ -251,6 +291,53 @@ async def test_two_controllers_never_dial_the_same_order(controllers: Controller
     assert len(first.originated) + len(second.originated) == 1
     order = load(e2e, order_id)
     assert [t.to_state for t in order.transitions].count(S.DIALING) == 1
+
+
+async def test_production_dialer_finds_the_operator_in_the_queue_and_executes_the_order(
+        controllers: Controllers, e2e: Stack) -> None:
+    """The dialer the controller runs, built by `build_dialer`, running its own loop: the
+    operator is whoever is a member of the operators' queue (AMI QueueAdd, as an operator who
+    logs in), rung first, then the customer; both bridged and recorded; the order done."""
+    assert e2e.ami is not None
+    clock = offset_to(TUESDAY_MORNING)
+    dialer = await controllers.production_dialer(clock, poll_seconds=0.5, operator_ring_seconds=10,
+                                                 customer_ring_seconds=10)
+    assert dialer.config.operators == ()
+    assert await dialer.free_operators() == []  # nobody in the queue yet: nobody to ring
+    operator = await e2e.callee("operator1", "answer")
+    client = await customer(e2e, "answer")
+    await e2e.ami.action("QueueAdd", Queue=dialer.config.queue, Interface="PJSIP/operator1",
+                         MemberName="operator1")
+    run = asyncio.create_task(dialer.run())
+    try:
+        order_id = book(e2e, clock)
+        linkedid = await poll(lambda: load(e2e, order_id).last_linkedid, 30, "the dialer to take the order")
+
+        def both_bridged() -> list[AmiMessage] | None:
+            entered = controllers.seen("BridgeEnter", lambda m: m.get("Linkedid") == linkedid)
+            return entered if len(entered) == 2 else None
+
+        bridged = await poll(both_bridged, 60, "both legs bridged")
+        assert bridged[0].get("BridgeUniqueid") == bridged[1].get("BridgeUniqueid")
+        assert {(m.get("Channel") or "").split("-")[0] for m in bridged} == {"PJSIP/operator1", "PJSIP/trunk"}
+        await poll(lambda: load(e2e, order_id).state == S.DONE, 10, "the order done")
+        await hang_up(e2e, linkedid)
+        await dialer.idle(30)
+    finally:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+        await e2e.ami.action("QueueRemove", Queue=dialer.config.queue, Interface="PJSIP/operator1")
+    assert (await operator.wait(30)).ok
+    assert (await client.wait(30)).ok
+
+    order = load(e2e, order_id)
+    assert order.state == S.DONE and order.attempts == 1
+    call = await poll(lambda: _ended_call(e2e, linkedid), 30, "the callback's call record")
+    assert order.last_call_id == call.id
+    assert call.disclosure_at is not None and call.recording_path
+    path = e2e.settings.recordings_dir / call.recording_path
+    assert path.exists(), path
+    assert recording_stats(path)["RMS lev dB"] > -40
 
 
 async def test_nothing_is_dialled_out_of_callback_hours(controllers: Controllers, e2e: Stack) -> None:
