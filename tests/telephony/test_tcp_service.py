@@ -61,7 +61,7 @@ async def test_fastagi_serves_the_allowed_peer_given_by_name() -> None:
     server = FastAgiServer("127.0.0.1", 0, {"hotline": handler}, allowed_peers=["localhost"])
     await server.start()
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(ENVIRONMENT)
         await asyncio.wait_for(served.wait(), WAIT)
         writer.close()
@@ -113,7 +113,7 @@ async def test_audiosocket_caps_concurrent_streams_and_refuses_strangers() -> No
     server = AudioSocketServer("127.0.0.1", 0, on_stream, max_connections=1)
     await server.start()
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(encode_uuid(uuid.uuid4()))
         await asyncio.wait_for(streams.get(), WAIT)
         assert server.active == 1
