@@ -193,7 +193,8 @@ def check_web_window(
     latest = now + timedelta(days=max_days_ahead)
     if any(t is not None and t > latest for t in (preferred_from, preferred_to)):
         raise InvalidWindow(
-            f"Обратный звонок можно заказать не больше чем на {max_days_ahead} дней вперёд: "
+            f"Обратный звонок можно заказать не больше чем на {max_days_ahead} "
+            f"{_days_word(max_days_ahead)} вперёд: "
             "выберите более близкое время."
         )
     start = max(preferred_from or now, now)
@@ -205,12 +206,22 @@ def check_web_window(
             + hint,
             {"next_opening": first.isoformat() if first is not None else None},
         )
-    if preferred_to is None and preferred_from is not None and first > start:
+    # A start just past (a form left open) means "as soon as possible": no hours check for it.
+    if preferred_to is None and preferred_from is not None and now < preferred_from < first:
         raise InvalidWindow(
             f"В {preferred_from.astimezone(first.tzinfo):%d.%m %H:%M} мы не перезваниваем: "
             f"ближайшее время для звонка — {first:%d.%m %H:%M}.",
             {"next_opening": first.isoformat()},
         )
+
+
+def _days_word(n: int) -> str:
+    """день / дня / дней, agreeing with ``n``."""
+    if n % 10 == 1 and n % 100 != 11:
+        return "день"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "дня"
+    return "дней"
 
 
 def _check_window(session: Session, form: CallbackRequest, tz: tzinfo, now: datetime,

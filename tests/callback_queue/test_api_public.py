@@ -131,6 +131,13 @@ def test_window_rule_without_the_web() -> None:
     with pytest.raises(InvalidWindow):
         check_web_window(NOW + timedelta(hours=2), NOW + timedelta(hours=1), NOW, always,
                          max_days_ahead=14, past_grace=timedelta(minutes=15))
+    # a start just past, while closed: "as soon as possible", not refused
+    closed_now = lambda at: NOW + timedelta(hours=10)  # noqa: E731
+    check_web_window(NOW - timedelta(minutes=5), None, NOW, closed_now, max_days_ahead=14,
+                     past_grace=timedelta(minutes=15))
+    with pytest.raises(InvalidWindow, match="на 21 день вперёд"):
+        check_web_window(NOW + timedelta(days=30), None, NOW, always, max_days_ahead=21,
+                         past_grace=timedelta(minutes=15))
     with pytest.raises(InvalidWindow):  # closed for the next 30 days
         check_web_window(None, NOW + timedelta(days=1), NOW, lambda at: None,
                          max_days_ahead=14, past_grace=timedelta(minutes=15))
