@@ -48,7 +48,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         operator_hours=operator_hours(settings, config, clock),
     )
     # FastAGI and AudioSocket serve only the PBX, which connects from the address AMI reaches.
-    pbx_peers = [settings.bind_address]
+    pbx_peers = [settings.internal_bind_address]
     agi = FastAgiServer(settings.internal_bind_address, settings.agi_port, flows.routes(),
                         allowed_peers=pbx_peers)
     audio = AudioSocketServer(settings.internal_bind_address, settings.audiosocket_port, flows.on_audio,
