@@ -204,6 +204,14 @@ class CallStore:
             return "created"
         return "completed" if changed else "unchanged"
 
+    def _known(self, s: Session, linkedids: list[str], chunk: int = 500) -> dict[str, Call | None]:
+        """The calls already recorded among `linkedids` (None for the others), a few queries."""
+        known: dict[str, Call | None] = dict.fromkeys(linkedids)
+        for i in range(0, len(linkedids), chunk):
+            for call in s.scalars(select(Call).where(Call.linkedid.in_(linkedids[i:i + chunk]))):
+                known[call.linkedid] = call
+        return known
+
     def import_cel(self, read: CelReader, live: Collection[str], pbx_started_at: datetime | None) -> ImportResult:
         """Merge what the PBX's CEL file says after this node's mark, and move the mark; one
         transaction, so a failure leaves both as they were and the next import does it again."""
@@ -215,9 +223,10 @@ class CallStore:
             events, end, bad = parse(data, base)
             found: CelImport = summarise(events, end, live, pbx_started_at, bad)
             counts = {"created": 0, "completed": 0, "unchanged": 0}
-            cache: dict[str, Call | None] = {}
-            for call in found.calls:
-                counts[self._merge(s, call, cache)] += 1
+            cache = self._known(s, [c.linkedid for c in found.calls])
+            with s.no_autoflush:  # one flush at the end, not one per account lookup
+                for call in found.calls:
+                    counts[self._merge(s, call, cache)] += 1
             if mark is None:
                 s.add(CelImportMark(pbx_node=self.pbx_node, file_id=file_id, position=found.mark))
             else:
