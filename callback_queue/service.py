@@ -193,11 +193,13 @@ def request_callback(
 
     ``(order, False)``: the idempotency key was seen before (that order, unchanged), or the
     number already has an open order (updated with what this request adds). Raises
-    :class:`InvalidPhone`, :class:`InvalidWindow`, :class:`IdempotencyConflict`.
+    :class:`InvalidPhone` (also for a number that is not mobile or fixed-line, whatever the
+    source: the dialer never rings a premium-rate number), :class:`InvalidWindow`,
+    :class:`IdempotencyConflict`.
     """
     _aware(now, "now")
     source = CallbackSource(source)
-    phone = normalize_phone(phone)
+    phone = callable_phone(phone)
     comment = (comment or "").strip() or None
     name = (name or "").strip() or None
     if idempotency_key is not None:

@@ -201,3 +201,14 @@ def test_the_global_cap_holds_without_redis(db_url: str, tmp_path: Path) -> None
         codes = [client.post("/api/callbacks", json={"phone": f"+7999000000{i}"}).status_code
                  for i in range(3)]
     assert codes == [201, 201, 429]
+
+
+def test_no_source_can_order_a_call_to_a_premium_rate_number(session_factory: object) -> None:
+    from callback_queue.exceptions import InvalidPhone
+    from callback_queue.models import CallbackSource
+    from callback_queue.service import request_callback
+
+    with session_factory() as s:  # type: ignore[operator]
+        for source in CallbackSource:
+            with pytest.raises(InvalidPhone):
+                request_callback(s, "+78091234567", source, "test", now=NOW)
