@@ -267,13 +267,16 @@ def up() -> None:
     settings = _settings()
     started = time.monotonic()
     try:
-        start_all(settings)
+        result = start_all(settings)
     except (pbx.PbxError, redis_stack.RedisError, TimeoutError) as exc:
         _fail(f"could not start the stack: {exc}")
-    b = settings.bind_address
+    b = settings.public_bind_address
+    parts = [f"started: {', '.join(result.started) or 'nothing'}"]
+    if result.running:
+        parts.append(f"already running, left alone: {', '.join(result.running)}")
     typer.echo(
         f"""
-The hotline is up ({time.monotonic() - started:.0f} s).
+The hotline is up ({time.monotonic() - started:.0f} s; {'; '.join(parts)}).
 
   Call it:      hotline call {settings.hotline_number}          (a real SIP call from sipp, recorded)
   Softphone:    register 101 or 102 at {b}:{settings.sip_port} (UDP), password {settings.sip_password!r},
@@ -304,8 +307,11 @@ def call(
     voice: Annotated[Optional[Path], typer.Option(help="An audio file to speak after answer")] = None,
     seconds: Annotated[float, typer.Option(help="Hang up this long after the keys (default: 15 s with no "
                                                 "keys; with keys, wait for the PBX to end the call)")] = 0.0,
+    record_timeout: Annotated[float, typer.Option(help="How long to wait for the call's record after "
+                                                       "it ends (seconds)")] = 10.0,
 ) -> None:
-    """Place a real SIP test call with sipp and show its record."""
+    """Place a real SIP test call with sipp and show its record (or say that none was written)."""
+    from base.privacy import mask_phone
     from telephony.sipp import Caller, Dtmf, ExpectHangup, Hangup, Pause, Voice
     from telephony.sipp.audio import duration_ms, to_ulaw
 
@@ -323,13 +329,20 @@ def call(
     else:
         steps.append(ExpectHangup())  # with keys: the flow ends the call
     folder = settings.data_dir / "calls" / time.strftime("%Y%m%d-%H%M%S")
-    test_caller = Caller(number, caller, steps, folder, settings.bind_address, settings.sip_port)
+    test_caller = Caller(number, caller, steps, folder, settings.public_bind_address, settings.sip_port)
+    first_id = _next_call_id(settings)  # this call's record can only come after every earlier one
     typer.echo(f"calling {number} from {caller} ...")
     result = asyncio.run(_run_caller(test_caller))
     typer.echo("call completed" if result.ok else f"call failed: {result.explain()}")
-    if not _wait_record(settings, caller):
-        typer.echo("no call record yet: is the controller running? (hotline up)", err=True)
-    _print_calls(settings, 1)
+    record = _wait_record(settings, caller, first_id, timeout=record_timeout)
+    if record is None:
+        typer.secho(
+            f"no call record was written for this call (none from {mask_phone(caller)} since it was "
+            f"placed, after {record_timeout:.0f} s): is the controller running? (hotline up)",
+            fg=typer.colors.RED, err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(_format_call(record))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -339,23 +352,35 @@ async def _run_caller(c):  # type: ignore[no-untyped-def]
     return await c.wait(timeout=300)
 
 
-def _wait_record(settings: Settings, caller_number: str, timeout: float = 10.0) -> bool:
-    """Poll the calls table until the controller has closed this caller's latest call."""
+def _next_call_id(settings: Settings) -> int:
+    """The id the next call record will have at the least (ids only grow)."""
+    from sqlalchemy import func, select
+
+    from base.db import make_engine, make_session_factory
+    from calls.models import Call
+
+    with make_session_factory(make_engine(settings.db_url))() as s:
+        return int(s.scalar(select(func.max(Call.id))) or 0) + 1
+
+
+def _wait_record(settings: Settings, caller_number: str, first_id: int, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """This call's record: from this caller, written after the call was placed (id >= first_id),
+    polled until it is closed; the record still open at the timeout, or None if none came."""
     from sqlalchemy import select
 
-    from calls.models import Call
     from base.db import make_engine, make_session_factory
+    from calls.models import Call
 
     sessions = make_session_factory(make_engine(settings.db_url))
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    found = None
+    while True:
         with sessions() as s:
-            ended = s.scalar(select(Call.ended_at).where(Call.caller_number == caller_number)
-                             .order_by(Call.id.desc()).limit(1))
-        if ended is not None:
-            return True
+            found = s.scalar(select(Call).where(Call.caller_number == caller_number, Call.id >= first_id)
+                             .order_by(Call.id).limit(1))
+        if (found is not None and found.ended_at is not None) or time.monotonic() >= deadline:
+            return found
         time.sleep(0.2)
-    return False
 
 
 @app.command()
@@ -375,13 +400,19 @@ def _print_calls(settings: Settings, limit: int) -> None:
     with sessions() as s:
         rows = s.scalars(select(Call).order_by(Call.started_at.desc()).limit(limit)).all()
         for c in rows:
-            duration = (c.ended_at - c.started_at).total_seconds() if c.ended_at else None
-            typer.echo(
-                f"{c.started_at:%Y-%m-%d %H:%M:%S} {c.direction.value:8} {mask_phone(c.caller_number):18} -> "
-                f"{c.called_number:6} {(c.outcome.value if c.outcome else 'in progress'):12} "
-                f"{'' if duration is None else f'{duration:5.1f}s'} "
-                f"disclosure={'yes' if c.disclosure_at else 'no'} recording={c.recording_path or '-'}"
-            )
+            typer.echo(_format_call(c))
+
+
+def _format_call(c) -> str:  # type: ignore[no-untyped-def]
+    from base.privacy import mask_phone
+
+    duration = (c.ended_at - c.started_at).total_seconds() if c.ended_at else None
+    return (
+        f"{c.started_at:%Y-%m-%d %H:%M:%S} {c.direction.value:8} {mask_phone(c.caller_number):18} -> "
+        f"{c.called_number:6} {(c.outcome.value if c.outcome else 'in progress'):12} "
+        f"{'' if duration is None else f'{duration:5.1f}s'} "
+        f"disclosure={'yes' if c.disclosure_at else 'no'} recording={c.recording_path or '-'}"
+    )
 
 
 @app.command()

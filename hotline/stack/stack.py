@@ -38,8 +38,13 @@ def port_open(host: str, port: int) -> bool:
 
 
 def start_pbx(settings: Settings, timeout: float = 60.0) -> pbx.Instance:
-    """Build (or reuse) the PBX, install the prompts, render the config and start Asterisk."""
+    """Build (or reuse) the PBX, install the prompts, render the config and start Asterisk.
+
+    A running Asterisk is left alone: its prompts are not rewritten under calls playing them.
+    """
     inst = pbx.instance(settings)
+    if inst.running_pid() is not None:
+        return inst
     uid, gid = inst.ids()
     install_prompts(settings, uid, gid)
     inst.start(timeout=timeout)
@@ -79,16 +84,31 @@ def start_console(settings: Settings, timeout: float = 30.0) -> procs.Proc:
     return proc
 
 
+PARTS = ("redis", "asterisk", "controller", "console")
+
+
+def running(settings: Settings) -> dict[str, int | None]:
+    """Each part's pid if it is running now (the process its pid file names), else None."""
+    return {name: procs.read_pid(settings.run_dir / f"{name}.pid") for name in PARTS}
+
+
 @dataclass
 class Started:
     pbx: pbx.Instance
+    started: list[str]  # the parts this run started
+    running: list[str]  # the parts that were running already, left alone
 
 
 def start_all(settings: Settings, console: bool = True) -> Started:
+    """Start whatever part of the stack is not running; leave the running parts alone.
+
+    Run again after a crash (of the controller, say), it starts just what is missing.
+    """
     from accounts.demo import seed_demo
     from base.db import make_engine, make_session_factory
     from hotline.db import upgrade
 
+    before = running(settings)
     upgrade(settings.db_url)
     with make_session_factory(make_engine(settings.db_url)).begin() as session:
         seed_demo(session)
@@ -97,7 +117,13 @@ def start_all(settings: Settings, console: bool = True) -> Started:
     start_controller(settings)
     if console:
         start_console(settings)
-    return Started(inst)
+    after = running(settings)
+    wanted = [p for p in PARTS if console or p != "console"]
+    return Started(
+        inst,
+        started=[p for p in wanted if before[p] is None and after[p] is not None],
+        running=[p for p in wanted if before[p] is not None],
+    )
 
 
 def stop_all(settings: Settings) -> list[str]:
