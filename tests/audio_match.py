@@ -65,12 +65,13 @@ def read_wav(path: Path) -> np.ndarray:
     """An 8 kHz 16-bit mono wav as int16 samples (what the PBX's prompt files are)."""
     with wave.open(str(path), "rb") as w:
         if (w.getframerate(), w.getsampwidth(), w.getnchannels()) != (RATE, 2, 1):
-            raise ValueError(f"{path}: not 8 kHz 16-bit mono "
-                             f"({w.getframerate()} Hz, {w.getsampwidth() * 8} bit, {w.getnchannels()} ch)")
+            raise ValueError(f"{path}: not 8 kHz 16-bit mono ({w.getframerate()} Hz, "
+                             f"{w.getsampwidth() * 8} bit, {w.getnchannels()} ch)")
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
 
 
-def load_prompts(folders: Mapping[str, Path], names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+def load_prompts(folders: Mapping[str, Path],
+                 names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Prompt name -> samples, for the wavs under each folder, named `<prefix><relative path>`.
 
     `folders` maps a name prefix to a folder, e.g. {"hotline:": <sounds>, "": <pack root>} gives

@@ -3,10 +3,10 @@
 sipp cannot record what it receives, so the packets are read off the wire beside it: a Linux
 packet socket on loopback (needs root, as the test suite runs; CAP_NET_RAW is enough) with a
 kernel filter for UDP to sipp's media ports, read by a thread. The capture starts before the
-call (whose media port is only chosen when it starts), and `audio(port)` keeps the caller's. `audio()` turns the packets into
-one 8 kHz PCM track: contiguous packets are placed by their RTP timestamps, and each new run
-(a new source, or a jump in sequence) where it arrived in time, so silences between prompts
-keep their length.
+call (whose media port is only chosen when it starts), and `audio(port)` keeps the caller's
+packets, as one 8 kHz PCM track: contiguous packets are placed by their RTP timestamps, and
+each new run (a new source, or a jump in sequence) where it arrived in time, so silences
+between prompts keep their length.
 """
 
 from __future__ import annotations
@@ -87,11 +87,12 @@ def assemble(packets: list[RtpPacket]) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)
     t0 = audio[0].arrival
     pieces: list[tuple[int, np.ndarray]] = []
-    run_start = 0
+    run_start = run_ts = 0
     prev: RtpPacket | None = None
     for p in audio:
-        contiguous = prev is not None and p.ssrc == prev.ssrc and 0 < (p.seq - prev.seq) % 65536 <= 5 \
-            and 0 < (p.timestamp - prev.timestamp) % 2**32 <= RATE
+        contiguous = (prev is not None and p.ssrc == prev.ssrc
+                      and 0 < (p.seq - prev.seq) % 65536 <= 5
+                      and 0 < (p.timestamp - prev.timestamp) % 2**32 <= RATE)
         if contiguous:
             assert prev is not None
             pos = run_start + (p.timestamp - run_ts) % 2**32
@@ -122,7 +123,7 @@ class RtpCapture:
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def start(self) -> "RtpCapture":
+    def start(self) -> RtpCapture:
         try:
             # Protocol 0 until the filter is on: no packet is queued unfiltered.
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
@@ -137,7 +138,8 @@ class RtpCapture:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         sock.settimeout(0.2)
         self._sock = sock
-        self._thread = threading.Thread(target=self._run, name=f"rtp-capture-{self.low}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"rtp-capture-{self.low}",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -159,7 +161,7 @@ class RtpCapture:
             if packet is not None:
                 self.packets.append(packet)
 
-    def stop(self) -> "RtpCapture":
+    def stop(self) -> RtpCapture:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2)

@@ -31,8 +31,8 @@ def test_parse_rtp() -> None:
 
 def test_assemble_places_runs_by_timestamp_and_gaps_by_arrival() -> None:
     a = tone(160)
-    packets = [RtpPacket(10.00 + i * 0.02 + (0.004 if i % 2 else 0), 0, 1, 100 + i, 5000 + i * 160, 0, a)
-               for i in range(5)]  # jittered arrival, one run
+    packets = [RtpPacket(10.00 + i * 0.02 + (0.004 if i % 2 else 0), 0, 1, 100 + i,
+                         5000 + i * 160, 0, a) for i in range(5)]  # jittered arrival, one run
     # 1 s of nothing, then a new source (another prompt after a bridge, say)
     packets += [RtpPacket(11.10 + i * 0.02, 0, 2, 7 + i, 90 + i * 160, 0, a) for i in range(3)]
     packets.append(RtpPacket(10.05, 0, 1, 300, 0, 101, b"\x00\x0a\x00\xa0"))  # an event: ignored
@@ -51,7 +51,8 @@ def test_capture_on_loopback_keeps_each_port_apart_and_sees_each_packet_once() -
         sink.bind(("127.0.0.1", 0))
         other.bind(("127.0.0.1", 0))
         port = sink.getsockname()[1]
-        capture = RtpCapture(min(port, other.getsockname()[1]), max(port, other.getsockname()[1])).start()
+        ports = sorted((port, other.getsockname()[1]))
+        capture = RtpCapture(ports[0], ports[1]).start()
         try:
             for i in range(10):
                 sender.sendto(rtp(i, i * 160, tone(160)), ("127.0.0.1", port))

@@ -46,8 +46,9 @@ def ours_and_digits(stack: Stack) -> dict[str, np.ndarray]:
 # ---- a sipp success means every step ran ------------------------------------------------------
 
 
-@pytest.mark.parametrize("steps", [[Go(), Hangup()], [Pause(60_000), Hangup()], [Go(), ExpectHangup()]],
-                         ids=["waiting-for-go", "in-a-pause", "before-expect-hangup"])
+@pytest.mark.parametrize(
+    "steps", [[Go(), Hangup()], [Pause(60_000), Hangup()], [Go(), ExpectHangup()]],
+    ids=["waiting-for-go", "in-a-pause", "before-expect-hangup"])
 async def test_a_call_the_pbx_ends_early_is_reported_as_failed(e2e: Stack, steps: list) -> None:
     caller = await e2e.call(e2e.settings.hotline_number, steps)
     channel = await caller.channel(e2e.ami)
@@ -69,7 +70,8 @@ async def test_a_call_the_pbx_ends_where_the_caller_expects_it_succeeds(e2e: Sta
 # ---- what the caller hears ----------------------------------------------------------------------
 
 
-async def test_the_disclosure_is_the_first_thing_the_caller_hears(e2e: Stack, capture: RtpCapture) -> None:
+async def test_the_disclosure_is_the_first_thing_the_caller_hears(
+        e2e: Stack, capture: RtpCapture) -> None:
     e2e.set_config("hours.operators", operators_schedule(True))
     caller = await e2e.call(e2e.settings.hotline_number, [Go(), Hangup()])
     s = Script(e2e, caller)

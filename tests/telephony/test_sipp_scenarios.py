@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from telephony.sipp import Caller, Dtmf, ExpectHangup, Go, Hangup, Pause
-from telephony.sipp.scenarios import caller_scenario, callee_scenario
+from telephony.sipp.scenarios import callee_scenario, caller_scenario
 
 
 def _xml(steps: list) -> ET.Element:
@@ -39,7 +39,8 @@ def test_expect_hangup_is_the_only_bye_the_caller_waits_for() -> None:
     # ... and it comes after every key and wait of the scenario.
     tags = [e.tag for e in root]
     assert tags.index("recv", tags.index("nop")) > 0
-    last_key = max(i for i, e in enumerate(root) if e.tag == "nop" and "play_pcap_audio" in ET.tostring(e, "unicode"))
+    last_key = max(i for i, e in enumerate(root)
+                   if e.tag == "nop" and "play_pcap_audio" in ET.tostring(e, "unicode"))
     assert list(root).index(byes[0]) > last_key
 
 
@@ -106,7 +107,8 @@ class FakePbx(asyncio.DatagramProtocol):
         ) if sdp else ""
         msg = (
             f"SIP/2.0 {status}\r\nVia: {h['via']}\r\nFrom: {h['from']}\r\nTo: {to}\r\n"
-            f"Call-ID: {h['call-id']}\r\nCSeq: {h['cseq']}\r\nContact: <sip:pbx@127.0.0.1:{port}>\r\n"
+            f"Call-ID: {h['call-id']}\r\nCSeq: {h['cseq']}\r\n"
+            f"Contact: <sip:pbx@127.0.0.1:{port}>\r\n"
             + ("Content-Type: application/sdp\r\n" if sdp else "")
             + f"Content-Length: {len(body)}\r\n\r\n{body}"
         )
@@ -145,7 +147,8 @@ async def _run(tmp_path: Path, steps: list, bye_after: float | None) -> tuple[bo
         pytest.fail("sipp is not installed: run `make setup` (Debian package sip-tester)")
     loop = asyncio.get_running_loop()
     pbx = FakePbx(bye_after)
-    transport, _ = await loop.create_datagram_endpoint(lambda: pbx, local_addr=("127.0.0.1", _free_port()))
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: pbx, local_addr=("127.0.0.1", _free_port()))
     try:
         port = transport.get_extra_info("sockname")[1]
         caller = Caller("8800", "79990000099", steps, tmp_path / "sipp", "127.0.0.1", port)
