@@ -205,3 +205,45 @@ async def test_the_out_of_hours_prompt_speaks_the_configured_hours(
     assert hours["told"] == "schedule", hours
     heard = heard_names(e2e, capture, caller.media_port)
     assert contains_run(heard, [*expected, "hotline:menu_after_hours"]), (expected, heard)
+
+
+# ---- callbacks: the caller hears what really happened ---------------------------------------
+
+
+async def _after_hours_callback(stack: Stack, caller_id: str, capture: RtpCapture) -> tuple[dict, list[str]]:
+    """Out of hours, key 4: a callback; the caller hears the outcome, then goodbye."""
+    caller = await stack.call(stack.settings.hotline_number, [*presses("4"), ExpectHangup(60_000)],
+                              caller_id=caller_id)
+    s = Script(stack, caller)
+    await s.at("after_hours_menu")
+    await s.reach("goodbye")
+    result = await caller.wait(60)
+    assert result.ok, result.explain()
+    (outcome,) = s.events("callback_result")
+    return outcome, heard_names(stack, capture, caller.media_port)
+
+
+async def test_a_repeated_callback_request_is_told_the_order_stands(
+        e2e: Stack, capture: RtpCapture) -> None:
+    from callback_queue.service import cancel
+
+    e2e.set_config("hours.operators", operators_schedule(False))
+    caller_id = e2e.new_caller_id()
+    first, heard_first = await _after_hours_callback(e2e, caller_id, capture)
+    second, heard_second = await _after_hours_callback(e2e, caller_id, capture)
+    try:
+        assert first["result"] == "created" and "hotline:cb_accepted" in heard_first, heard_first
+        assert (second["result"], second["order_id"]) == ("updated", first["order_id"])
+        assert "hotline:cb_updated" in heard_second and "hotline:cb_accepted" not in heard_second
+    finally:
+        with e2e.sessions.begin() as db:
+            cancel(db, first["order_id"], "tests", "test over", datetime.now(UTC))
+
+
+async def test_a_number_we_cannot_call_back_is_told_so(e2e: Stack, capture: RtpCapture) -> None:
+    """A caller ID that is no Russian phone number: no order, and the caller is told so — not
+    "accepted" (the old `request_callback` answered True whatever happened)."""
+    e2e.set_config("hours.operators", operators_schedule(False))
+    outcome, heard = await _after_hours_callback(e2e, "12345", capture)
+    assert (outcome["result"], outcome["reason"]) == ("refused", "invalid-phone")
+    assert "hotline:cb_refused_number" in heard and "hotline:cb_accepted" not in heard, heard
