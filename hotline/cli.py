@@ -188,9 +188,9 @@ def _seed_demo(settings: Settings) -> None:
 @app.command()
 def flows() -> None:
     """Print the hotline's call flows as declared (states, and where each answer leads)."""
-    from ivr.hotline import BALANCE, HOTLINE, IDENTIFY, READINGS
+    from ivr.hotline import BALANCE, HOTLINE, IDENTIFY, OUTAGES, READINGS
 
-    for flow in (HOTLINE, IDENTIFY, READINGS, BALANCE):
+    for flow in (HOTLINE, IDENTIFY, READINGS, BALANCE, OUTAGES):
         typer.echo(flow.describe())
         typer.echo("")
 

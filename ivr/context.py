@@ -43,7 +43,7 @@ class FlowCall:
     notes: Notes
     data: IvrData
     operators_open: Callable[[], bool]
-    book_callback: Callable[["FlowCall", str], Any]  # async (call, source) -> bool
+    book_callback: Callable[["FlowCall", str], Any]  # async (call, source) -> CallbackResult
     queue: QueueOptions = field(default_factory=QueueOptions)
     latency: Latency | None = None
     # Time is injected (base.clock): "today" for readings, "now" for outages and balance dates.
