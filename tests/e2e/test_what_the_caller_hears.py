@@ -127,3 +127,5 @@ async def test_the_caller_hears_the_balance_amount_from_the_prompt_files(
     start = next(i for i in range(len(heard)) if heard[i : i + len(amount)] == amount)
     assert "hotline:bal_debt" in heard[:start], heard  # "your debt is", before the amount
     assert "hotline:bal_credit" not in heard and "hotline:bal_zero" not in heard, heard
+    # A control: another account's amount (demo account 4: 21,21) is not what was heard.
+    assert not contains_run(heard, money_sounds(Decimal("21.21"))), heard
