@@ -18,7 +18,8 @@ Rules it keeps:
 - A call without LINKEDID_END is still live (its Linkedid is among the PBX's channels: imported
   as started, ended later by AMI or the next import), or was cut by a PBX restart (the PBX
   started after its last event: `interrupted` at its last event), or else it may have ended a
-  moment ago: left for the next read.
+  moment ago: left for the next read (closed as `interrupted` once nothing has come for it for
+  an hour, so a lost end cannot hold the mark back for ever).
 - The mark is the position of the first line of the earliest call left open (live or waiting),
   else the end of what was read; reading again from the mark changes nothing already merged.
 """
@@ -28,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calls.registry import CallImported, direction_of, outcome_of
@@ -38,6 +39,8 @@ __all__ = ["CelEvent", "CelImport", "cause_text", "parse", "summarise"]
 RECORDING_EVENT = "HotlineRecording"
 DISCLOSURE_EVENT = "HotlineDisclosure"
 INTERRUPTED_TEXT = "PBX restarted during the call"
+LOST_END_TEXT = "the PBX lost the end of the call"
+LOST_END_AFTER = timedelta(hours=1)
 
 # Asterisk's texts of the Q.850 causes a call ends with (ast_cause2str), as AMI's Cause-txt.
 CAUSE_TEXTS = {
@@ -171,7 +174,7 @@ def _cause(event: CelEvent | None) -> int | None:
 
 
 def _summary(events: list[CelEvent], live: Collection[str],
-             pbx_started_at: datetime | None) -> CallImported | None:
+             pbx_started_at: datetime | None, now: datetime | None) -> CallImported | None:
     """One call's events (in file order) as one effect; None while it must wait."""
     linkedid = events[0].linkedid
     starts = [e for e in events if e.kind == "CHAN_START"]
@@ -197,6 +200,10 @@ def _summary(events: list[CelEvent], live: Collection[str],
         pass  # still up: imported as started, its end comes later
     elif pbx_started_at is not None and pbx_started_at > events[-1].at:
         ended_at, outcome, text, cause = events[-1].at, "interrupted", INTERRUPTED_TEXT, None
+    elif now is not None and now - events[-1].at > LOST_END_AFTER:
+        # No channel, and nothing written for it for so long: its end was lost (a crash of the
+        # PBX whose start could not be read). Closed, so the mark does not stay behind it.
+        ended_at, outcome, text, cause = events[-1].at, "interrupted", LOST_END_TEXT, None
     else:
         return None  # ended a moment ago, or its end is not written yet: the next read
     return CallImported(
@@ -220,10 +227,11 @@ def _summary(events: list[CelEvent], live: Collection[str],
 
 
 def summarise(events: Sequence[CelEvent], end: int, live: Collection[str],
-              pbx_started_at: datetime | None, bad_lines: int = 0) -> CelImport:
+              pbx_started_at: datetime | None, bad_lines: int = 0, now: datetime | None = None) -> CelImport:
     """The calls told by `events` (read up to file position `end`), and the next mark.
 
-    `live`: the Linkedids of the PBX's channels now; `pbx_started_at`: when the PBX started.
+    `live`: the Linkedids of the PBX's channels now; `pbx_started_at`: when the PBX started;
+    `now`: the real time, to close a call whose end was lost (see LOST_END_AFTER).
     """
     by_call: dict[str, list[CelEvent]] = {}
     for event in events:
@@ -232,7 +240,7 @@ def summarise(events: Sequence[CelEvent], end: int, live: Collection[str],
     mark = end
     waiting = 0
     for group in by_call.values():
-        summary = _summary(group, live, pbx_started_at)
+        summary = _summary(group, live, pbx_started_at, now)
         if summary is not None:
             calls.append(summary)
         if summary is None or summary.ended_at is None:

@@ -27,10 +27,18 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from calls.registry import CallEnded, CallImported, CallNoted, CallRegistry, CallStarted, Effect, LiveChannel
-from calls.service import CallStore, CelReader, ImportResult
 from base.clock import Clock
 from base.events import EventBus
+from calls.registry import (
+    CallEnded,
+    CallImported,
+    CallNoted,
+    CallRegistry,
+    CallStarted,
+    Effect,
+    LiveChannel,
+)
+from calls.service import CallStore, CelReader, ImportResult
 
 log = logging.getLogger("calls")
 
@@ -52,16 +60,15 @@ def cel_reader(path: Path) -> CelReader:
 
     def read(position: int, file_id: str) -> tuple[bytes, str, int]:
         try:
-            f = open(path, "rb")
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                current = f"{st.st_dev}:{st.st_ino}"
+                if current != file_id or st.st_size < position:
+                    position = 0
+                f.seek(position)
+                return f.read(), current, position
         except FileNotFoundError:
             return b"", "", 0
-        with f:
-            st = os.fstat(f.fileno())
-            current = f"{st.st_dev}:{st.st_ino}"
-            if current != file_id or st.st_size < position:
-                position = 0
-            f.seek(position)
-            return f.read(), current, position
 
     return read
 
@@ -174,7 +181,7 @@ class CallTracker:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._write(batch)
-            except Exception:  # noqa: BLE001 - a bug here must not stop the next calls' records
+            except Exception:
                 log.exception("could not write %d call record change(s)", len(batch))
             finally:
                 for _ in batch:
@@ -217,7 +224,7 @@ class CallTracker:
     async def _import(self, live: frozenset[str], pbx_started_at: datetime | None) -> None:
         started = asyncio.get_running_loop().time()
         result = await self._isolated("the import of the PBX's call records (CEL)", self.store.import_cel,
-                                      self.cel, live, pbx_started_at)
+                                      self.cel, live, pbx_started_at, datetime.now(UTC))  # real time: see cel.py
         if result is None:
             return
         self.last_import = result
@@ -230,7 +237,7 @@ class CallTracker:
         """`fn` retried while the database is away; a change refused for good is logged and left."""
         try:
             return await self._persist(fn, *args)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.dropped += 1
             log.exception("the database refused %s for good; the other changes are kept", what)
             return None
@@ -245,7 +252,7 @@ class CallTracker:
         while True:
             try:
                 result = await loop.run_in_executor(self._db, fn, *args)
-            except Exception as exc:  # noqa: BLE001 - sorted below: away, or refused for good
+            except Exception as exc:
                 if not is_outage(exc):
                     raise
                 attempts += 1

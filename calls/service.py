@@ -7,17 +7,16 @@ written in the order the events happened and the AMI reader never waits for the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime
-
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import find_by_phone
+from base.privacy import mask_phone
 from calls.cel import CelImport, parse, summarise
 from calls.models import Call, CallDirection, CallEvent, CallOutcome, CelImportMark
 from calls.registry import (
@@ -31,7 +30,6 @@ from calls.registry import (
     CallStarted,
     Effect,
 )
-from base.privacy import mask_phone
 
 log = logging.getLogger("calls")
 
@@ -212,7 +210,8 @@ class CallStore:
                 known[call.linkedid] = call
         return known
 
-    def import_cel(self, read: CelReader, live: Collection[str], pbx_started_at: datetime | None) -> ImportResult:
+    def import_cel(self, read: CelReader, live: Collection[str], pbx_started_at: datetime | None,
+                   now: datetime | None = None) -> ImportResult:
         """Merge what the PBX's CEL file says after this node's mark, and move the mark; one
         transaction, so a failure leaves both as they were and the next import does it again."""
         with self.sessions.begin() as s:
@@ -221,7 +220,7 @@ class CallStore:
             if not file_id:
                 return ImportResult(0, 0, 0, 0, 0, 0)
             events, end, bad = parse(data, base)
-            found: CelImport = summarise(events, end, live, pbx_started_at, bad)
+            found: CelImport = summarise(events, end, live, pbx_started_at, bad, now)
             counts = {"created": 0, "completed": 0, "unchanged": 0}
             cache = self._known(s, [c.linkedid for c in found.calls])
             with s.no_autoflush:  # one flush at the end, not one per account lookup

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from calls.cel import INTERRUPTED_TEXT, parse, summarise
+from calls.cel import INTERRUPTED_TEXT, LOST_END_TEXT, parse, summarise
 
 CAPTURE = (Path(__file__).parent / "data" / "cel_first_slice.jsonl").read_bytes()
 HOTLINE = "testpbx1-1796174260.0"
@@ -104,6 +104,19 @@ def test_reading_from_the_mark_gives_the_rest_and_skips_tails_of_earlier_calls()
     assert mark == len(first_two) - len(first_two.splitlines(keepends=True)[-1])
     events, end, _ = parse(CAPTURE[mark:], base=mark)
     rest = summarise(events, end, live=set(), pbx_started_at=None)
-    assert [c.linkedid for c in rest.calls][0] == "testpbx1-1796174281.1"
+    assert rest.calls[0].linkedid == "testpbx1-1796174281.1"
     assert HOTLINE not in [c.linkedid for c in rest.calls]
     assert rest.mark == len(CAPTURE)
+
+
+def test_a_call_whose_end_was_lost_is_closed_after_an_hour_so_the_mark_moves_on() -> None:
+    data = _upto("HotlineDisclosure")  # no end, not live, the PBX's start unknown
+    events, end, _ = parse(data)
+    soon = summarise(events, end, live=set(), pbx_started_at=None, now=events[-1].at + timedelta(minutes=5))
+    assert soon.calls == () and soon.mark == 0
+    later = summarise(events, end, live=set(), pbx_started_at=None, now=events[-1].at + timedelta(hours=2))
+    (call,) = later.calls
+    assert (call.outcome, call.cause_text, call.ended_at) == ("interrupted", LOST_END_TEXT, events[-1].at)
+    assert later.mark == end
+    still_live = summarise(events, end, live={HOTLINE}, pbx_started_at=None, now=events[-1].at + timedelta(hours=2))
+    assert still_live.calls[0].ended_at is None and still_live.mark == 0  # a long call, still up

@@ -23,13 +23,13 @@ import redis.asyncio as aioredis
 from harness import Stack, operators_schedule, poll
 from sqlalchemy import func, select, update
 
+from base.clock import OffsetClock
 from callback_queue import service
 from callback_queue.dialer import CallbackDialer, DialerConfig
 from callback_queue.models import OPEN_STATES, CallbackOrder, CallbackState
 from callback_queue.queue import CallbackQueue
 from calls.models import Call, CallEvent, CallOutcome
 from calls.registry import DISCONNECTED_TEXT
-from base.clock import OffsetClock
 from hotline.stack import redis as redis_stack
 from hotline.stack import stack as parts
 from hotline.stack.postgres import PostgresServer
