@@ -45,6 +45,8 @@ def test_public_and_internal_listeners_are_separate(tmp_path: Path) -> None:
     conf = render(tmp_path, env="test", public_bind_address="127.0.0.9",
                   internal_bind_address="127.0.0.8")
     assert "bind = 127.0.0.9:" in conf["pjsip.conf"]
+    assert "media_address = 127.0.0.9" in conf["pjsip.conf"]  # RTP with SIP, not everywhere
+    assert "bind_rtp_to_media_address = yes" in conf["pjsip.conf"]
     assert "bindaddr = 127.0.0.8" in conf["manager.conf"]
     assert "agi://127.0.0.8:" in conf["extensions.conf"]
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 
 import pytest
 from harness import Stack
 
+from hotline.stack import stack as parts
 from hotline.stack.pbx import TESTER_ADDRESS
 from telephony.ami import AmiClient
 from telephony.ami.client import AmiActionError
@@ -75,9 +77,28 @@ async def test_the_trunk_reaches_the_hotline(e2e: Stack) -> None:
     assert call.direction.value == "inbound"
 
 
+def udp_listeners(pid: int) -> list[tuple[str, int]]:
+    """The UDP sockets process `pid` has bound, as (address, port)."""
+    out = subprocess.run(["ss", "-ulnpH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        if f"pid={pid}," in line:
+            local = line.split()[3]
+            address, _, port = local.rpartition(":")
+            found.append((address.strip("[]"), int(port)))
+    return found
+
+
 async def test_an_internal_phone_reaches_the_diagnostics_numbers(e2e: Stack) -> None:
     caller = await e2e.call("8802", [Go(), Hangup()], source=TESTER_ADDRESS)
     await e2e.wait_call(caller.caller_id, "answered", check=lambda c: c.answered_at is not None)
+    # While the call is up: its RTP, like SIP, is bound to the public address only.
+    s = e2e.settings
+    pid = parts.running(s)["asterisk"]
+    assert pid is not None
+    media = [(a, p) for a, p in udp_listeners(pid) if s.rtp_port_start <= p <= s.rtp_port_end]
+    assert media and all(a == s.public_bind_address for a, _ in media), media
+    assert (s.public_bind_address, s.sip_port) in udp_listeners(pid)
     await caller.go(e2e.ami)
     assert (await caller.wait(30)).ok
     call = await e2e.wait_ended(caller.caller_id)
