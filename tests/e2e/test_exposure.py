@@ -130,3 +130,121 @@ async def test_the_controllers_ami_user_has_only_the_rights_it_uses(e2e: Stack) 
     finally:
         await ami.close()
         task.cancel()
+
+
+_SDP = """v=0
+o=softphone 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=sendrecv
+"""
+
+
+def softphone_scenario(user: str, password: str) -> str:
+    """A softphone's call: INVITE, challenged (401), INVITE again with digest credentials,
+    answered and hung up, or refused again (the scenario then ends; the test reads the
+    replies)."""
+    who = f"From: <sip:{user}@[local_ip]:[local_port]>;tag=[pid]T[call_number]"
+    to = "To: <sip:[service]@[remote_ip]:[remote_port]>"
+
+    def invite(cseq: int, auth: str) -> str:
+        return f"""  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{who}
+{to}
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:{user}@[local_ip]:[local_port]>
+{auth}Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{_SDP}
+]]></send>
+"""
+
+    def plain(method: str, cseq: int, retrans: bool = False) -> str:
+        return f"""  <send{' retrans="500"' if retrans else ''}><![CDATA[
+{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{who}
+{to}[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} {method}
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+"""
+
+    def ack_refusal(cseq: int) -> str:
+        return f"""  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+"""
+
+    credentials = f"[authentication username={user} password={password}]\n"
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="softphone">\n'
+        + invite(1, "")
+        + '  <recv response="100" optional="true"/>\n  <recv response="401" auth="true"/>\n'
+        + ack_refusal(1)
+        + invite(2, credentials)
+        + '  <recv response="100" optional="true"/>\n  <recv response="180" optional="true"/>\n'
+        + '  <recv response="183" optional="true"/>\n'
+        + '  <recv response="401" optional="true" next="refused"/>\n'
+        + '  <recv response="403" optional="true" next="refused"/>\n'
+        + '  <recv response="200" rtd="true"/>\n'
+        + plain("ACK", 2)
+        + '  <pause milliseconds="300"/>\n'
+        + plain("BYE", 3, retrans=True)
+        + '  <recv response="200" next="done"/>\n'
+        + '  <label id="refused"/>\n'
+        + ack_refusal(2)
+        + '  <label id="done"/>\n</scenario>\n'
+    )
+
+
+async def softphone_call(e2e: Stack, user: str, password: str, number: str) -> SippResult:
+    from telephony.sipp import SippProcess, free_media_port, free_udp_port
+
+    s = e2e.settings
+    host = s.public_bind_address
+    folder = e2e.workdir / "sipp" / f"softphone-{user}-{number}-{len(password)}"
+    sipp = SippProcess(
+        softphone_scenario(user, password), folder,
+        [f"{host}:{s.sip_port}", "-s", number, "-i", host, "-p", str(free_udp_port(host)),
+         "-mi", host, "-mp", str(free_media_port(host)), "-m", "1", "-l", "1", "-timeout", "30s"],
+        "softphone",
+    )
+    await sipp.start()
+    return await sipp.wait(40)
+
+
+async def test_a_softphone_authenticates_with_its_password(e2e: Stack) -> None:
+    """101 is challenged and, with its password, reaches the diagnostics numbers; with a
+    wrong one it is refused, unanswered."""
+    right = await softphone_call(e2e, "101", e2e.settings.sip_password, "8802")
+    statuses = sip_statuses(right)
+    assert right.ok, right.explain()
+    assert statuses[0] == 401 and 200 in statuses, statuses
+
+    before = await processed_calls(e2e)
+    wrong = await softphone_call(e2e, "101", "not-the-password-1", "8802")
+    statuses = sip_statuses(wrong)
+    assert 200 not in statuses, statuses
+    assert statuses[0] == 401 and statuses[-1] in (401, 403), statuses
+    assert await processed_calls(e2e) == before
