@@ -271,6 +271,10 @@ def up() -> None:
     except (pbx.PbxError, redis_stack.RedisError, TimeoutError) as exc:
         _fail(f"could not start the stack: {exc}")
     b = settings.public_bind_address
+    from base.settings import DEV_SIP_PASSWORD
+
+    # The development password is no secret; a real one is never printed.
+    sip_password = repr(DEV_SIP_PASSWORD) if settings.sip_password == DEV_SIP_PASSWORD else "HOTLINE_SIP_PASSWORD"
     parts = [f"started: {', '.join(result.started) or 'nothing'}"]
     if result.running:
         parts.append(f"already running, left alone: {', '.join(result.running)}")
@@ -279,7 +283,7 @@ def up() -> None:
 The hotline is up ({time.monotonic() - started:.0f} s; {'; '.join(parts)}).
 
   Call it:      hotline call {settings.hotline_number}          (a real SIP call from sipp, recorded)
-  Softphone:    register 101 or 102 at {b}:{settings.sip_port} (UDP), password {settings.sip_password!r},
+  Softphone:    register 101 or 102 at {b}:{settings.sip_port} (UDP), password {sip_password},
                 then dial {settings.hotline_number}; 8801 is the voice check (keys, then your voice echoed)
   Console:      http://{b}:{settings.console_port}/  (password: the staff token, HOTLINE_STAFF_API_TOKEN)
   Calls:        hotline calls
