@@ -120,3 +120,38 @@ def test_a_call_whose_end_was_lost_is_closed_after_an_hour_so_the_mark_moves_on(
     assert later.mark == end
     still_live = summarise(events, end, live={HOTLINE}, pbx_started_at=None, now=events[-1].at + timedelta(hours=2))
     assert still_live.calls[0].ended_at is None and still_live.mark == 0  # a long call, still up
+
+
+def test_callbacks_and_a_hold_call_interleaved_as_the_real_pbx_wrote_them() -> None:
+    """`data/cel_callbacks.jsonl`: four callback orders (operator first, then the customer on
+    the trunk, both legs one call) and a hold call that lasted through two of them, written by
+    the real PBX during tests/e2e/test_callbacks.py and test_faults.py."""
+    data = (Path(__file__).parent / "data" / "cel_callbacks.jsonl").read_bytes()
+    events, end, bad = parse(data)
+    assert (len(events), bad) == (49, 0)
+    found = summarise(events, end, live=set(), pbx_started_at=None)
+    calls = {c.linkedid: c for c in found.calls}
+    callbacks = [c for c in found.calls if "-cb" in c.linkedid]
+    assert len(callbacks) == 4 and len(calls) == 5
+    for call in callbacks:
+        assert call.direction == "outbound" and call.channel.startswith("PJSIP/operator1-")
+        assert call.recording_path == f"2026/12/02/{call.linkedid}.wav"
+        assert call.started_at < call.answered_at < call.disclosure_at < call.ended_at  # type: ignore[operator]
+        assert (call.outcome, call.cause) == ("completed", 16)
+    hold = calls["testpbx1-1796175627.12"]
+    assert (hold.direction, hold.called_number, hold.outcome, hold.cause) == ("internal", "8802", "completed", None)
+    assert hold.recording_path is None and hold.disclosure_at is None
+
+    # Read while the hold call was up: the callbacks that ended meanwhile are imported, the
+    # mark stays at the hold call's first line, and the next read imports the rest.
+    lines = data.splitlines(keepends=True)
+    cb3_end = next(i for i, line in enumerate(lines)
+                   if b'"LINKEDID_END"' in line and b"testpbx1-cb3-ec8148534350" in line)
+    cut = len(b"".join(lines[:cb3_end + 1]))
+    events, end, _ = parse(data[:cut])
+    first = summarise(events, end, live={"testpbx1-1796175627.12"}, pbx_started_at=None)
+    hold_start = next(e.offset for e in events if e.linkedid == "testpbx1-1796175627.12")
+    assert first.mark == hold_start and first.waiting == 1
+    events, end, _ = parse(data[first.mark:], base=first.mark)
+    rest = summarise(events, end, live=set(), pbx_started_at=None)
+    assert "testpbx1-1796175627.12" in {c.linkedid for c in rest.calls} and rest.mark == len(data)
