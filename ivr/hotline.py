@@ -12,7 +12,7 @@ from decimal import Decimal
 from ivr.context import FlowCall
 from ivr.flow import Decide, Do, FlowDef, Menu, Node, Preface, Say
 from ivr.readings import check_reading
-from ivr.say_ru import digits_sounds, money_sounds, number_sounds, reading_sounds
+from ivr.say_ru import date_sounds, digits_sounds, money_sounds, number_sounds, reading_sounds
 from ivr.telling import balance_told, hours_sounds, outages_told
 from telephony.agi import AgiError
 
@@ -277,6 +277,29 @@ async def tell_outages(call: FlowCall) -> str:
     return outcome
 
 
+async def tell_locality(call: FlowCall) -> str:
+    """A caller not identified yet: when the accounts on their number are all in one locality,
+    the count of planned outages there (the address needs identification). "None in your
+    locality" only from current data — then the address cannot have one either."""
+    accounts = await call.data.run(call.data.accounts_by_phone, call.caller) if call.caller else []
+    if not accounts:
+        return "offer"
+    answer = await call.data.run(call.data.outages_in_locality, [a.address for a in accounts],
+                                 call.now(), accounts[0].timezone)
+    if answer is None:
+        return "offer"
+    call.note("outages", status="locality", count=answer.count, current=answer.current)
+    loaded = [] if answer.loaded_at is None else ["hotline:out_data_of",
+                                                  *date_sounds(answer.loaded_at.date())]
+    if answer.count:
+        call.preface(["hotline:out_locality_count", *number_sounds(answer.count), *loaded])
+        return "offer"
+    if answer.current:
+        await call.say(["hotline:out_locality_none", *loaded])
+        return "none"
+    return "offer"
+
+
 OUTAGES = FlowDef(
     "outages",
     title="Плановые отключения по адресу (по лицевому счёту)",
@@ -285,7 +308,10 @@ OUTAGES = FlowDef(
         "check": Node(Decide("Лицевой счёт уже известен?",
                              lambda call: "known" if call.account is not None else "unknown",
                              ("known", "unknown")),
-                      {"known": "tell", "unknown": "offer_identify"}),
+                      {"known": "tell", "unknown": "locality"}),
+        "locality": Node(Do("Отключения в населённом пункте (по номеру звонящего)", tell_locality,
+                            ("offer", "none")),
+                         {"offer": "offer_identify", "none": "@done"}),
         "offer_identify": Node(Menu("Определить счёт, чтобы узнать об отключениях по адресу?",
                                     "hotline:out_need_id", {"1": "identify", "2": "menu"}),
                                {"identify": "identify", "menu": "@menu", "fail": "@menu"}),

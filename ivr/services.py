@@ -21,7 +21,13 @@ from accounts.models import Account, Meter, ReadingSource
 from accounts.service import find_by_number, find_by_phone, last_readings, record_reading
 from base.privacy import mask_phone
 from calls.models import Call
-from outages.service import DEFAULT_MAX_AGE, AddressAnswer, for_address
+from outages.service import (
+    DEFAULT_MAX_AGE,
+    AddressAnswer,
+    LocalityAnswer,
+    for_address,
+    for_localities,
+)
 from ivr.readings import Previous
 
 log = logging.getLogger("ivr")
@@ -155,6 +161,12 @@ class IvrData:
         """What may be said about planned outages at this address (outages.service)."""
         with self.sessions() as s:
             return for_address(s, address, now, self.outage_max_age(), tz)
+
+    def outages_in_locality(self, addresses: list[str | None], now: datetime,
+                            tz: str) -> LocalityAnswer | None:
+        """For a caller not identified yet: the outages in the one locality of these addresses."""
+        with self.sessions() as s:
+            return for_localities(s, addresses, now, self.outage_max_age(), tz)
 
     def call_id(self, linkedid: str) -> int | None:
         with self.sessions() as s:

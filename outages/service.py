@@ -51,6 +51,7 @@ __all__ = [
     "for_address",
     "import_file",
     "import_records",
+    "for_localities",
     "locality_count",
     "update_outage",
     "upcoming",
@@ -337,3 +338,34 @@ def for_address(
 def locality_count(session: Session, locality: str, now: datetime) -> int:
     """How many planned outages are still to come in a locality (any street)."""
     return len(upcoming(session, now, locality_key(locality)))
+
+
+@dataclass(frozen=True)
+class LocalityAnswer:
+    """Planned outages still to come in one locality, and whether "none" may be said."""
+
+    count: int
+    current: bool
+    loaded_at: datetime | None  # aware, local
+
+
+def for_localities(
+    session: Session,
+    addresses: Sequence[str | None],
+    now: datetime,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+    tz: str = "Europe/Moscow",
+) -> LocalityAnswer | None:
+    """For a caller not identified yet: the outages in the locality of the accounts on their
+    number, when all of those addresses name one locality (else None: nothing to say)."""
+    localities = set()
+    for address in addresses:
+        try:
+            localities.add(parse_address(address).locality)
+        except ValueError:
+            return None
+    if len(localities) != 1:
+        return None
+    state = data_state(session, now, max_age)
+    loaded = None if state.loaded_at is None else _local(state.loaded_at, tz)
+    return LocalityAnswer(len(upcoming(session, now, localities.pop())), state.current, loaded)

@@ -103,7 +103,9 @@ async def test_an_identified_caller_hears_the_outage_at_their_address(
     result = await caller.wait(60)
     assert result.ok, result.explain()
 
-    (told,) = s.events("outages")
+    # before identification: the count in the caller's locality; after it: their address
+    locality, told = s.events("outages")
+    assert (locality["status"], locality["count"], locality["current"]) == ("locality", 2, True)
     assert (told["status"], told["count"]) == ("found", 1), told
     expected = ["hotline:out_at_address", *outage_sounds(start, end), "hotline:out_data_of",
                 *date_sounds((now - timedelta(hours=1)).astimezone(ZoneInfo(KIROV)).date())]
@@ -138,7 +140,8 @@ async def test_stale_outage_data_is_said_unavailable_never_none(
     result = await caller.wait(60)
     assert result.ok, result.explain()
 
-    (told,) = s.events("outages")
+    locality, told = s.events("outages")
+    assert (locality["count"], locality["current"]) == (1, False), locality
     assert (told["status"], told["detail"]) == ("unavailable", "stale"), told
     heard = heard_names(stack, capture, caller.media_port)
     assert "hotline:out_unavailable" in heard, heard

@@ -63,9 +63,19 @@ class Notes:
 
 
 class FakeData:
-    def __init__(self, answer: AddressAnswer | None = None) -> None:
+    def __init__(self, answer: AddressAnswer | None = None, locality: Any = None,
+                 accounts: tuple[AccountView, ...] = ()) -> None:
         self.answer = answer
+        self.locality = locality
+        self.accounts = list(accounts)
         self.asked: list[tuple] = []
+
+    def accounts_by_phone(self, phone: str) -> list[AccountView]:
+        return self.accounts
+
+    def outages_in_locality(self, addresses: list, now: datetime, tz: str) -> Any:
+        self.asked.append((tuple(addresses), now, tz))
+        return self.locality
 
     async def run(self, fn, *args):  # type: ignore[no-untyped-def]
         return fn(*args)
@@ -180,6 +190,34 @@ async def test_an_unidentified_caller_is_asked_to_identify() -> None:
     call, agi, notes = make_call(["2"], account=None, data=FakeData(answer("none")))
     assert await OUTAGES.run(call) == "menu"
     assert agi.heard() == ["out_need_id"]
+
+
+async def test_an_unidentified_caller_hears_the_count_for_their_locality() -> None:
+    from outages.service import LocalityAnswer
+
+    loaded = NOW.astimezone(KIROV)
+    data = FakeData(answer("found", on(3, 9, 17)), LocalityAnswer(2, True, loaded), (ACCOUNT,))
+    call, agi, notes = make_call(["2"], account=None, data=data)
+    assert await OUTAGES.run(call) == "menu"
+    # the count, then (in the same question) the offer to identify for the address itself
+    assert agi.played == [["out_locality_count", "digits/2", "out_data_of", "w_ord_n_1",
+                           "digits/mon-11", "out_need_id"]]
+    assert data.asked[0][0] == (ACCOUNT.address,)
+    assert notes.of("outages") == [{"status": "locality", "count": 2, "current": True}]
+
+
+@pytest.mark.parametrize(("current", "outcome", "heard"), [
+    (True, "done", ["out_locality_none", "out_data_of", "w_ord_n_1", "digits/mon-11"]),
+    (False, "menu", ["out_need_id"]),  # stale: no "none", only the offer to identify
+])
+async def test_none_in_the_locality_only_from_current_data(current: bool, outcome: str,
+                                                           heard: list[str]) -> None:
+    from outages.service import LocalityAnswer
+
+    data = FakeData(None, LocalityAnswer(0, current, NOW.astimezone(KIROV)), (ACCOUNT,))
+    call, agi, _ = make_call(["2"], account=None, data=data)
+    assert await OUTAGES.run(call) == outcome
+    assert agi.heard() == heard
 
 
 def test_an_outage_across_midnight_and_across_days() -> None:

@@ -229,3 +229,15 @@ def test_past_outages_are_not_told(session: Session, tmp_path: Path) -> None:
     after = datetime(2026, 12, 3, 15, tzinfo=UTC)  # 18:00 in Kirov, the repair is over
     assert for_address(session, LENINA_12, after, max_age=timedelta(days=5), tz=TZ).status == "none"
     assert locality_count(session, "г. Киров", NOW) == 2
+
+
+def test_the_locality_of_the_accounts_on_a_number(session: Session, tmp_path: Path) -> None:
+    from outages.service import for_localities
+
+    _import(session, write_csv(tmp_path / "o.csv", HEADER, ROWS))
+    answer = for_localities(session, [LENINA_12, "Киров, Мира, 3"], NOW, tz=TZ)
+    assert answer is not None and (answer.count, answer.current) == (2, True)
+    assert for_localities(session, [LENINA_12, "г. Слободской, ул. Советская, д. 5"], NOW) is None
+    assert for_localities(session, [LENINA_12, "где-то"], NOW) is None
+    stale = for_localities(session, [LENINA_12], NOW + timedelta(days=2), tz=TZ)
+    assert stale is not None and not stale.current
