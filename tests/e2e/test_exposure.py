@@ -12,7 +12,7 @@ import re
 import subprocess
 
 import pytest
-from harness import Stack
+from harness import Stack, poll
 
 from hotline.stack import stack as parts
 from hotline.stack.pbx import TESTER_ADDRESS
@@ -248,3 +248,111 @@ async def test_a_softphone_authenticates_with_its_password(e2e: Stack) -> None:
     assert 200 not in statuses, statuses
     assert statuses[0] == 401 and statuses[-1] in (401, 403), statuses
     assert await processed_calls(e2e) == before
+
+
+def asserted_identity_scenario(from_user: str, asserted: str) -> str:
+    """A caller that claims another number in P-Asserted-Identity, stays until the test
+    releases it with a NOTIFY, then hangs up."""
+    who = f"From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]T[call_number]"
+    to = "To: <sip:[service]@[remote_ip]:[remote_port]>"
+    ok = """  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+"""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="asserted identity">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{who}
+{to}
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:{from_user}@[local_ip]:[local_port]>
+P-Asserted-Identity: <sip:{asserted}@[local_ip]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{_SDP}
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{who}
+{to}[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv request="NOTIFY" timeout="30000"/>
+{ok}  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{who}
+{to}[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"""
+
+
+async def caller_number_seen(e2e: Stack, source: str, number: str, from_user: str,
+                             asserted: str) -> str:
+    """Call with a P-Asserted-Identity; the caller's number as the PBX took it."""
+    from telephony.sipp import SippProcess, free_media_port, free_udp_port
+
+    s = e2e.settings
+    host = s.public_bind_address
+    local = source or host
+    folder = e2e.workdir / "sipp" / f"asserted-{from_user}"
+    sipp = SippProcess(
+        asserted_identity_scenario(from_user, asserted), folder,
+        [f"{host}:{s.sip_port}", "-s", number, "-i", local, "-p", str(free_udp_port(local)),
+         "-mi", local, "-mp", str(free_media_port(local)), "-m", "1", "-l", "1", "-timeout", "60s"],
+        "asserted",
+    )
+    await sipp.start()
+    assert e2e.ami is not None
+
+    async def channel() -> dict[str, str] | None:
+        for item in await e2e.ami.action_list("CoreShowChannels"):  # type: ignore[union-attr]
+            if (item.get("Channel") or "").startswith("PJSIP/"):
+                return {"channel": item.get("Channel") or "", "number": item.get("CallerIDNum") or ""}
+        return None
+
+    seen = await poll(channel, 20, f"the call from {from_user} on the PBX")
+    await e2e.ami.action("PJSIPNotify", Channel=seen["channel"],
+                         Variable=["Event=hotline-test", "X-Hotline-Step=go"])
+    result = await sipp.wait(30)
+    assert result.ok, result.explain()
+    return seen["number"]
+
+
+async def test_only_the_trunk_may_set_the_callers_number(e2e: Stack) -> None:
+    """P-Asserted-Identity is believed from the trunk only: another phone that claims a
+    customer's number keeps the number it called from."""
+    claimed = "79990000001"  # a demo customer's number
+    from_internal = await caller_number_seen(e2e, TESTER_ADDRESS, "8802", "79990077111", claimed)
+    assert from_internal == "79990077111"
+    # The control: the trunk's asserted identity is taken (so the check above can fail).
+    from_trunk = await caller_number_seen(e2e, "", e2e.settings.hotline_number, "79990077112", claimed)
+    assert from_trunk == claimed
