@@ -16,6 +16,7 @@ the calls it knows with the PBX's channels.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -223,15 +224,20 @@ class CallTracker:
 
     async def _import(self, live: frozenset[str], pbx_started_at: datetime | None) -> None:
         started = asyncio.get_running_loop().time()
-        result = await self._isolated("the import of the PBX's call records (CEL)", self.store.import_cel,
-                                      self.cel, live, pbx_started_at, datetime.now(UTC))  # real time: see cel.py
+        args = (self.cel, live, pbx_started_at, datetime.now(UTC))  # the real time: see calls/cel.py
+        try:
+            result = await self._persist(self.store.import_cel, *args)
+        except Exception:  # refused for good: again, call by call
+            log.exception("the import of the PBX's call records failed; importing call by call")
+            result = await self._isolated("the import of the PBX's call records (CEL)",
+                                          functools.partial(self.store.import_cel, careful=True), *args)
         if result is None:
             return
         self.last_import = result
         log.info("imported the PBX's call records in %.2f s: %d new call(s), %d completed, %d unchanged, "
-                 "%d left for later, %d bad line(s), %d bytes read",
+                 "%d left for later, %d bad line(s), %d bytes read, %d refused",
                  asyncio.get_running_loop().time() - started, result.created, result.completed, result.unchanged,
-                 result.waiting, result.bad_lines, result.read_bytes)
+                 result.waiting, result.bad_lines, result.read_bytes, result.refused)
 
     async def _isolated(self, what: str, fn: Any, *args: Any) -> Any:
         """`fn` retried while the database is away; a change refused for good is logged and left."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import find_by_phone
@@ -60,6 +61,7 @@ class ImportResult:
     waiting: int  # left for the next import (still live, or just ended)
     bad_lines: int
     read_bytes: int
+    refused: int = 0  # calls the database refused for good (a careful import leaves them out)
 
 
 class CallStore:
@@ -211,9 +213,14 @@ class CallStore:
         return known
 
     def import_cel(self, read: CelReader, live: Collection[str], pbx_started_at: datetime | None,
-                   now: datetime | None = None) -> ImportResult:
+                   now: datetime | None = None, careful: bool = False) -> ImportResult:
         """Merge what the PBX's CEL file says after this node's mark, and move the mark; one
-        transaction, so a failure leaves both as they were and the next import does it again."""
+        transaction, so a failure leaves both as they were and the next import does it again.
+
+        `careful`: each call in its own savepoint; a call the database refuses for good is
+        logged and left out (counted as refused), so one bad call cannot block every import.
+        """
+        refused = 0
         with self.sessions.begin() as s:
             mark = s.get(CelImportMark, self.pbx_node)
             data, file_id, base = read(mark.position if mark else 0, mark.file_id if mark else "")
@@ -223,12 +230,23 @@ class CallStore:
             found: CelImport = summarise(events, end, live, pbx_started_at, bad, now)
             counts = {"created": 0, "completed": 0, "unchanged": 0}
             cache = self._known(s, [c.linkedid for c in found.calls])
-            with s.no_autoflush:  # one flush at the end, not one per account lookup
+            if careful:
                 for call in found.calls:
-                    counts[self._merge(s, call, cache)] += 1
+                    try:
+                        with s.begin_nested():
+                            counts[self._merge(s, call, cache)] += 1
+                    except (DataError, IntegrityError):
+                        refused += 1
+                        cache.pop(call.linkedid, None)
+                        log.exception("the database refused call %s from the PBX's records; left out",
+                                      call.linkedid)
+            else:
+                with s.no_autoflush:  # one flush at the end, not one per account lookup
+                    for call in found.calls:
+                        counts[self._merge(s, call, cache)] += 1
             if mark is None:
                 s.add(CelImportMark(pbx_node=self.pbx_node, file_id=file_id, position=found.mark))
             else:
                 mark.file_id, mark.position = file_id, found.mark
         return ImportResult(counts["created"], counts["completed"], counts["unchanged"], found.waiting, bad,
-                            len(data))
+                            len(data), refused)

@@ -97,3 +97,31 @@ def test_pbx_start_from_core_status() -> None:
     moscow = Reply(CoreStartupDate="2026-12-02", CoreStartupTime="14:59:50")
     assert startup_from_status(moscow, now) is None
     assert startup_from_status(Reply(Response="Error"), now) is None
+
+
+class ImportingStore(FlakyStore):
+    """Its import is refused for good all at once, and works call by call (`careful`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imports: list[bool] = []
+
+    def import_cel(self, read: Any, live: Any, pbx_started_at: Any, now: Any, careful: bool = False) -> Any:
+        self.imports.append(careful)
+        if not careful:
+            raise DataError("INSERT", {}, ValueError("value too long"))
+        from calls.service import ImportResult
+
+        return ImportResult(4, 0, 0, 0, 0, 100, refused=1)
+
+
+async def test_an_import_refused_for_good_is_done_again_call_by_call() -> None:
+    store = ImportingStore()
+    tracker, _ = await _tracker(store)
+    tracker._queue.put_nowait(("import", (frozenset(), None)))
+    tracker._queue.put_nowait(("effects", [started("1")]))
+    await tracker.flush()
+    assert store.imports == [False, True]
+    assert tracker.last_import is not None and tracker.last_import.refused == 1
+    assert [e.linkedid for e in store.written] == ["1"]  # and the writer went on
+    await tracker.stop()

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from calls.handlers import cel_reader
@@ -108,3 +110,32 @@ def test_an_overlong_caller_id_is_cut_to_the_column_and_spoils_no_other_row(
         rows = {c.linkedid: c for c in s.scalars(select(Call))}
         assert rows["a"].caller_number == "7" * 64 and rows["a"].caller_name == "Н" * 128
         assert rows["b"].caller_number == "79990000002"
+
+
+class RefusingStore(CallStore):
+    """Refuses one call for good, as a database would a row it cannot take."""
+
+    def _merge(self, s, e, cache):  # type: ignore[no-untyped-def]
+        result = super()._merge(s, e, cache)
+        if e.linkedid == HOTLINE:
+            s.flush()
+            raise DataError("INSERT INTO calls", {}, ValueError("refused"))
+        return result
+
+
+def test_a_careful_import_leaves_out_only_the_call_the_database_refuses(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    cel = tmp_path / "cel.jsonl"
+    cel.write_bytes(CAPTURE)
+    store = RefusingStore(session_factory, "testpbx1")
+    with pytest.raises(DataError):  # all at once: the whole import fails, nothing moves
+        store.import_cel(cel_reader(cel), live=set(), pbx_started_at=None)
+    with session_factory() as s:
+        assert _counts(s) == (0, 0) and s.get(CelImportMark, "testpbx1") is None
+    result = store.import_cel(cel_reader(cel), live=set(), pbx_started_at=None, careful=True)
+    assert (result.created, result.refused) == (4, 1)
+    with session_factory() as s:
+        linkedids = set(s.scalars(select(Call.linkedid)))
+        assert HOTLINE not in linkedids and len(linkedids) == 4
+        assert s.get(CelImportMark, "testpbx1").position == len(CAPTURE)  # type: ignore[union-attr]
