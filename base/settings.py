@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     hotline_number: str = "8800"  # the DID (toll-free 8-800 number) routed to the hotline
     hotline_numbers_extra: list[str] = Field(default_factory=lambda: ["88001000000"])
     timezone: str = "Europe/Moscow"  # the retailer's default region time zone
+    # A caller waiting in the operators' queue hears "press 1 for a callback" after this many
+    # seconds, and again every as many (keeping their place); rendered into queues.conf.
+    queue_callback_offer_s: int = 40
     test_endpoints: int = 8  # loopback test endpoints of each kind (caller, operator, callee)
     test_endpoint_port_base: int = 5070  # operatorN at base+N, calleeN at base+20+N
 

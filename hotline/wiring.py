@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import logging
+
 import redis.asyncio as aioredis
 
 from callback_queue.plugin import build_dialer
@@ -13,7 +15,10 @@ from calls.service import CallStore
 from base.clock import Clock, OffsetClock, SystemClock
 from base.config_store import CachedConfig
 from base.metrics import Samples, flush_forever
+from hours.handlers import OpenWindowsPublisher
+from hours.service import HoursService
 from ivr.context import QueueOptions
+from ivr.identification import IdentificationGuard, policy_from
 from ivr.services import IvrData
 from hotline.controller import Controller
 from base.db import make_engine, make_session_factory
@@ -23,6 +28,9 @@ from ivr.handlers import HotlineFlows
 from telephony.agi import FastAgiServer
 from telephony.ami import AmiClient
 from telephony.audiosocket import AudioSocketServer
+
+
+log = logging.getLogger("hotline.wiring")
 
 
 def build_controller(settings: Settings, clock: Clock | None = None) -> Controller:
@@ -46,7 +54,11 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         clock=clock,
         timezone=settings.timezone,
         operator_hours=operator_hours(settings, config, clock),
+        identity=IdentificationGuard(sessions, clock, settings.console_secret_key.encode(),
+                                     lambda: policy_from(config.get("identification"))),
     )
+    hours = HoursService(config, clock)
+    windows = OpenWindowsPublisher(lambda: hours.schedule("operators"), settings.timezone, clock)
     # FastAGI and AudioSocket serve only the PBX, which connects from the address AMI reaches.
     pbx_peers = [settings.internal_bind_address]
     agi = FastAgiServer(settings.internal_bind_address, settings.agi_port, flows.routes(),
@@ -60,7 +72,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         settings.ami_secret,
         backoff_initial=settings.ami_backoff_initial,
         backoff_max=settings.ami_backoff_max,
-        on_connect=tracker.resync,
+        on_connect=_in_turn(windows.publish, tracker.resync),
         on_disconnect=tracker.on_disconnect,
         name=f"ami:{settings.pbx_node}",
     )
@@ -69,9 +81,21 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     return Controller(
         ami=ami, agi=agi, audio=audio, tracker=tracker, redis=redis,
         background=[lambda: flush_forever([latency], redis, settings.redis_prefix),
+                    lambda: windows.run(ami),
                     *([dialer.run] if dialer is not None else [])],
         closers=[data.close],
     )
+
+
+def _in_turn(*callbacks):  # type: ignore[no-untyped-def]
+    """One AMI login callback running several, each whatever the previous one did."""
+    async def run(client):  # type: ignore[no-untyped-def]
+        for callback in callbacks:
+            try:
+                await callback(client)
+            except Exception:  # noqa: BLE001 - logged; the next one still runs
+                log.exception("AMI login callback %s failed", getattr(callback, "__qualname__", callback))
+    return run
 
 
 def operators_open(settings: Settings, config: CachedConfig, clock: Clock):  # type: ignore[no-untyped-def]
@@ -121,6 +145,6 @@ def queue_options(config: CachedConfig) -> QueueOptions:
     doc = config.get("queue") or {}
     return QueueOptions(
         name=str(doc.get("name", "operators")),
-        offer_callback_after_s=int(doc.get("offer_callback_after_s", 40)),
         long_queue=int(doc.get("long_queue", 5)),
+        max_wait_s=int(doc.get("max_wait_s", QueueOptions.max_wait_s)),
     )

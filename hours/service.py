@@ -72,6 +72,7 @@ __all__ = [
     "intervals_on",
     "is_open",
     "next_opening",
+    "open_windows",
     "parse_date",
     "parse_interval",
     "parse_intervals",
@@ -472,6 +473,32 @@ def next_opening(schedule: Schedule, at: datetime, tz: str) -> datetime | None:
             )
             return opening if opening - local <= NEXT_OPENING_HORIZON else None
     return None
+
+
+def open_windows(schedule: Schedule, at: datetime, tz: str, days: int) -> list[tuple[datetime, datetime]]:
+    """The open spans (UTC, start inclusive, end exclusive) from ``at`` for ``days`` local days,
+    joined where one ends as the next starts (midnight in an all-day schedule); a span open at
+    ``at`` starts at ``at``. What the PBX is told when it must decide without the controller."""
+    local = _local(at, tz)
+    zone = zone_of(tz)
+    spans: list[tuple[datetime, datetime]] = []
+    for offset in range(days + 1):
+        day = local.date() + timedelta(days=offset)
+        for start, end in plan_day(schedule, day).intervals:
+            begin = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+            if end == END_OF_DAY:
+                finish = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+            else:
+                finish = datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+            begin = max(begin, at.astimezone(UTC))
+            if finish <= begin:
+                continue
+            if spans and spans[-1][1] >= begin:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], finish))
+            else:
+                spans.append((begin, finish))
+    horizon = at.astimezone(UTC) + timedelta(days=days)
+    return [(b, min(f, horizon)) for b, f in spans if b < horizon]
 
 
 # ---- JSON -----------------------------------------------------------------------------------

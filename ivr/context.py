@@ -30,8 +30,11 @@ class Latency(Protocol):
 @dataclass
 class QueueOptions:
     name: str = "operators"
-    offer_callback_after_s: int = 40  # the seeds' target: answer within 40 s
     long_queue: int = 5  # this many callers already waiting: offer a callback at once
+    # The longest wait in the queue, in one go: the caller keeps their place throughout, and
+    # the queue's periodic announcement offers the callback (key 1, dialplans/queues.conf.j2);
+    # after it, an apology and the callback offer once more.
+    max_wait_s: int = 300
 
 
 @dataclass
@@ -51,6 +54,7 @@ class FlowCall:
     timezone: str = "Europe/Moscow"  # the region's, for callers not identified yet
     # () -> (the operators' schedule, the next opening) or None when the hours cannot be read
     operator_hours: Callable[[], tuple[Any, Any] | None] | None = None
+    identity: Any = None  # ivr.identification.IdentificationGuard: attempts and lockouts
     account: AccountView | None = None
     # working state of the flows, reset where they start over
     counters: dict[str, int] = field(default_factory=dict)

@@ -40,10 +40,12 @@ class HotlineFlows:
     clock: Any = None
     timezone: str = "Europe/Moscow"  # the region's (settings.timezone)
     operator_hours: Any = None  # () -> (schedule, next opening) | None: the after-hours preface
+    identity: Any = None  # ivr.identification.IdentificationGuard
     _expected_audio: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def routes(self) -> dict[str, Any]:
-        return {"hotline": self.hotline, "voice-check": self.voice_check}
+        return {"hotline": self.hotline, "hotline-callback": self.queue_callback,
+                "voice-check": self.voice_check}
 
     @staticmethod
     def _linkedid(agi: Any) -> str:
@@ -69,12 +71,35 @@ class HotlineFlows:
             **({"clock": self.clock} if self.clock is not None else {}),
             timezone=self.timezone,
             operator_hours=self.operator_hours,
+            identity=self.identity,
         )
         try:
             outcome = await HOTLINE.run(call)
             call.note("flow", flow="hotline", step="end", outcome=outcome)
         except AgiHangup:
             call.note("flow", flow="hotline", step="caller_hung_up")
+
+    async def queue_callback(self, agi: Any) -> None:
+        """Key 1 pressed in the operators' queue that the dialplan joined by itself (the flow
+        was unavailable then, dialplans/extensions.conf.j2 [hotline-fallback]): book the
+        callback the caller asked for, if the controller is back."""
+        from ivr.context import FlowCall
+        from ivr.hotline import _callback
+
+        call = FlowCall(
+            agi=agi, linkedid=self._linkedid(agi), caller=_caller_number(agi.env.callerid),
+            sounds=self.sounds, notes=self.notes, data=self.data,
+            operators_open=self.operators_open or (lambda: False), book_callback=self._book_callback,
+        )
+        call.note("flow", flow="hotline-callback", step="callback_from_queue")
+        try:
+            outcome = await _callback("ivr_queue")(call)
+            if outcome == "booked":
+                await call.say(["hotline:goodbye"])
+            await agi.set_variable("HOTLINE_CALLBACK", outcome)
+            call.note("flow", flow="hotline-callback", step="end", outcome=outcome)
+        except AgiHangup:
+            call.note("flow", flow="hotline-callback", step="caller_hung_up")
 
     async def _book_callback(self, call: Any, source: str) -> Any:
         """Book a callback; the result (ivr.services.CallbackResult) says what really happened."""

@@ -11,9 +11,12 @@ from decimal import Decimal
 
 from ivr.context import FlowCall
 from ivr.flow import Decide, Do, FlowDef, Menu, Node, Preface, Say
+from ivr.identification import TAIL_DIGITS, match_tail
+from ivr.models import IdMethod, IdResult
 from ivr.readings import check_reading
 from ivr.say_ru import date_sounds, digits_sounds, money_sounds, number_sounds, reading_sounds
 from ivr.telling import balance_told, hours_sounds, outages_told
+from ivr.services import AccountView
 from telephony.agi import AgiError
 
 log = logging.getLogger("ivr.hotline")
@@ -21,7 +24,6 @@ log = logging.getLogger("ivr.hotline")
 ACCOUNT_MIN, ACCOUNT_MAX = 6, 20
 ID_ATTEMPTS = 3
 ENTRY_ATTEMPTS = 4
-MAX_QUEUE_ROUNDS = 3  # waits of `offer_callback_after_s` before the caller is let go politely
 
 
 def _tail_sounds(tail: str) -> list[str]:
@@ -29,6 +31,11 @@ def _tail_sounds(tail: str) -> list[str]:
 
 
 # ---- identification -----------------------------------------------------------------------
+#
+# The caller proves knowledge of the account (ivr.identification): the last four digits of the
+# account their number is on, or the whole account number. Nothing of the account is said
+# before that; wrong guesses are counted across calls, per number and per account, and a
+# lockout refuses identification by phone for a while.
 
 
 async def by_caller_number(call: FlowCall) -> str:
@@ -36,27 +43,89 @@ async def by_caller_number(call: FlowCall) -> str:
         return "known"
     call.counters.pop("id", None)
     accounts = await call.data.run(call.data.accounts_by_phone, call.caller) if call.caller else []
-    if len(accounts) == 1:
-        call.scratch["candidate"] = accounts[0]
-        return "one"
-    return "none"  # unknown number, or several accounts on it: ask for the number
+    call.scratch["candidates"] = {a.id: a for a in accounts}
+    if await _refused(call, [a.id for a in accounts]):
+        return "locked"
+    return "ask_tail" if accounts else "ask_number"
 
 
-def known_tail_prompt(call: FlowCall) -> list[str]:
-    tail = call.scratch["candidate"].tail
-    return ["hotline:id_known_tail", *_tail_sounds(tail), "hotline:id_confirm"]
-
-
-async def accept_candidate(call: FlowCall) -> str:
-    call.account = call.scratch.pop("candidate")
-    await _identified(call, "caller_number")
-    return "done"
+async def _refused(call: FlowCall, account_ids: list[int]) -> bool:
+    """Is this number, or one of these accounts, locked out now? (noted in the trail)"""
+    lock = await call.identity.locked(call.caller, account_ids)
+    if lock is None:
+        return False
+    call.note("identification", result="locked", subject=str(lock.subject))
+    return True
 
 
 async def _identified(call: FlowCall, how: str) -> None:
     assert call.account is not None
     call.note("identified", how=how, account_id=call.account.id)
     await call.data.run(call.data.link_call, call.linkedid, call.account.id)
+
+
+async def _wrong(call: FlowCall, method: IdMethod, account_ids: list[int], result: str) -> bool:
+    """Record a wrong guess; True when it tripped a lockout (recorded, noted)."""
+    call.note("identification", result=result, attempt=call.counters.get("id", 0))
+    lock = await call.identity.record(call.caller, call.linkedid, method, IdResult.WRONG, account_ids)
+    if lock is not None:
+        call.note("identification", result="locked_out", subject=str(lock.subject),
+                  until=lock.until.isoformat())
+        return True
+    return False
+
+
+async def _accept(call: FlowCall, account: AccountView, method: IdMethod, how: str) -> str:
+    if await _refused(call, [account.id]):
+        await call.identity.record(call.caller, call.linkedid, method, IdResult.REFUSED, [account.id])
+        return "locked"
+    await call.identity.record(call.caller, call.linkedid, method, IdResult.OK, [account.id])
+    call.account = account
+    await _identified(call, how)
+    return "found"
+
+
+async def _by_number(call: FlowCall, number: str) -> str | None:
+    """A whole account number keyed in: 'found', 'locked', or None (a wrong guess, counted)."""
+    account = await call.data.run(call.data.account_by_number, number)
+    if account is not None:
+        return await _accept(call, account, IdMethod.NUMBER, "account_number")
+    if await _wrong(call, IdMethod.NUMBER, [], "not_found"):
+        return "locked"
+    return None
+
+
+async def _retry_or_fail(call: FlowCall, attempt: int, reason: str) -> str:
+    if attempt >= ID_ATTEMPTS:
+        await call.say([reason, "hotline:id_failed"])
+        return "failed"
+    call.preface([reason])  # said together with the next question
+    return "retry"
+
+
+async def enter_tail(call: FlowCall) -> str:
+    """The caller's number is on an account: key in its last four digits (or, after '*', the
+    whole number; a whole number keyed in here counts as well)."""
+    attempt = call.count("id")
+    keyed = await call.ask(["hotline:id_enter_tail"], max_digits=ACCOUNT_MAX, timeout_ms=7000)
+    candidates: dict[int, AccountView] = call.scratch["candidates"]
+    if keyed.startswith("*"):
+        call.counters["id"] -= 1  # a choice, not a guess
+        return "ask_number"
+    if len(keyed) == TAIL_DIGITS and keyed.isdigit():
+        chosen = match_tail({i: a.number for i, a in candidates.items()}, keyed)
+        if chosen is not None:
+            return await _accept(call, candidates[chosen], IdMethod.TAIL, "last_digits")
+        if await _wrong(call, IdMethod.TAIL, list(candidates), "wrong_tail"):
+            return "locked"
+        return await _retry_or_fail(call, attempt, "hotline:id_wrong_tail")
+    if ACCOUNT_MIN <= len(keyed) <= ACCOUNT_MAX and keyed.isdigit():
+        outcome = await _by_number(call, keyed)
+        if outcome is not None:
+            return outcome
+        return await _retry_or_fail(call, attempt, "hotline:id_not_found")
+    call.note("identification", result="bad_format" if keyed else "no_input", attempt=attempt)
+    return await _retry_or_fail(call, attempt, "hotline:id_tail_format" if keyed else "hotline:no_input")
 
 
 async def enter_account_number(call: FlowCall) -> str:
@@ -66,33 +135,32 @@ async def enter_account_number(call: FlowCall) -> str:
         call.note("identification", result="bad_format", attempt=attempt)
         reason = "hotline:id_bad_format" if number else "hotline:no_input"
     else:
-        account = await call.data.run(call.data.account_by_number, number)
-        if account is not None:
-            call.account = account
-            await _identified(call, "account_number")
-            return "found"
-        call.note("identification", result="not_found", attempt=attempt)
+        outcome = await _by_number(call, number)
+        if outcome is not None:
+            return outcome
         reason = "hotline:id_not_found"
-    if attempt >= ID_ATTEMPTS:
-        await call.say([reason, "hotline:id_failed"])
-        return "failed"
-    call.preface([reason])  # said together with the next "enter the account number"
-    return "retry"
+    return await _retry_or_fail(call, attempt, reason)
 
 
 IDENTIFY = FlowDef(
     "identify",
-    title="Идентификация лицевого счёта",
+    title="Идентификация лицевого счёта (знание номера счёта)",
     start="by_phone",
     nodes={
-        "by_phone": Node(Do("Найти счёт по номеру звонящего", by_caller_number, ("known", "one", "none")),
-                         {"known": "@identified", "one": "confirm_known", "none": "enter_number"}),
-        "confirm_known": Node(Menu("Подтвердить счёт по последним цифрам", known_tail_prompt,
-                                   {"1": "yes", "2": "no"}),
-                              {"yes": "accept", "no": "enter_number", "fail": "enter_number"}),
-        "accept": Node(Do("Счёт подтверждён", accept_candidate), {"done": "@identified"}),
-        "enter_number": Node(Do("Ввести номер лицевого счёта", enter_account_number, ("found", "retry", "failed")),
-                             {"found": "@identified", "retry": "enter_number", "failed": "@failed"}),
+        "by_phone": Node(Do("Найти счёт по номеру звонящего (ничего не сообщая)", by_caller_number,
+                            ("known", "ask_tail", "ask_number", "locked")),
+                         {"known": "@identified", "ask_tail": "enter_tail", "ask_number": "enter_number",
+                          "locked": "locked"}),
+        "enter_tail": Node(Do("Ввести последние 4 цифры номера счёта", enter_tail,
+                              ("found", "retry", "failed", "locked", "ask_number")),
+                           {"found": "@identified", "retry": "enter_tail", "failed": "@failed",
+                            "locked": "locked", "ask_number": "enter_number"}),
+        "enter_number": Node(Do("Ввести номер лицевого счёта", enter_account_number,
+                                ("found", "retry", "failed", "locked")),
+                             {"found": "@identified", "retry": "enter_number", "failed": "@failed",
+                              "locked": "locked"}),
+        "locked": Node(Say("Слишком много неверных попыток: проверка временно недоступна",
+                           ("hotline:id_locked",)), {"done": "@failed"}),
     },
 )
 
@@ -325,12 +393,18 @@ OUTAGES = FlowDef(
 # ---- operator, queue, callbacks -----------------------------------------------------------
 
 
+QUEUE_EXIT_CONTEXT = "hotline-queue-exit"  # where app_queue sends a caller who pressed 1
+
+
 async def to_operator(call: FlowCall) -> str:
+    """Wait in the operators' queue, in one go: the caller keeps their place to the end.
+
+    While waiting, the queue's periodic announcement offers a callback: key 1 leaves the
+    queue through its exit context (dialplans/queues.conf.j2), and the flow books the order.
+    No key: the caller waits for an operator up to `max_wait_s`, then hears an apology.
+    """
     agi = call.agi
     q = call.queue
-    if call.count("queue_rounds") > MAX_QUEUE_ROUNDS:
-        call.note("queue", event="gave_up", rounds=MAX_QUEUE_ROUNDS)
-        return "gave_up"
     waiting = int(await agi.get_variable(f"QUEUE_WAITING_COUNT({q.name})") or 0)
     if waiting >= q.long_queue and not call.scratch.get("offered_long"):
         call.scratch["offered_long"] = True
@@ -338,7 +412,10 @@ async def to_operator(call: FlowCall) -> str:
         return "long_queue"
     await call.say(["hotline:queue_connecting"])
     call.note("queue", event="join", queue=q.name, waiting=waiting)
-    await agi.exec("Queue", f"{q.name},,,,{q.offer_callback_after_s}")
+    await agi.exec("Queue", f"{q.name},,,,{q.max_wait_s}")
+    if await agi.get_variable("CONTEXT") == QUEUE_EXIT_CONTEXT:
+        call.note("queue", event="leave", status="CALLBACK_KEY")
+        return "callback"
     status = await agi.get_variable("QUEUESTATUS") or ""
     call.note("queue", event="leave", status=status or "CONNECTED")
     if status in ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"):
@@ -424,13 +501,14 @@ HOTLINE = FlowDef(
                                        ("booked", "failed")), {"booked": "goodbye", "failed": "goodbye"}),
         "need_help": Node(Decide("Помощь оператора: рабочее время?", in_hours, ("open", "closed")),
                           {"open": "operator", "closed": "offer_callback"}),
-        "operator": Node(Do("Очередь к операторам", to_operator, ("served", "timeout", "long_queue", "gave_up")),
+        "operator": Node(Do("Очередь к операторам (место сохраняется; 1 — обратный звонок)", to_operator,
+                            ("served", "timeout", "long_queue", "callback")),
                          {"served": "@done", "timeout": "queue_offer", "long_queue": "long_queue_offer",
-                          "gave_up": "queue_gave_up"}),
+                          "callback": "callback_from_queue"}),
         "queue_gave_up": Node(Say("Операторы заняты слишком долго", ("hotline:queue_gave_up",)), {"done": "goodbye"}),
-        "queue_offer": Node(Menu("Долгое ожидание: перезвонить?", "hotline:queue_offer",
-                                 {"1": "callback", "2": "stay"}),
-                            {"callback": "callback_from_queue", "stay": "operator", "fail": "operator"}),
+        "queue_offer": Node(Menu("Ожидание слишком долгое: перезвонить?", "hotline:queue_timeout_offer",
+                                 {"1": "callback", "2": "bye"}),
+                            {"callback": "callback_from_queue", "bye": "queue_gave_up", "fail": "queue_gave_up"}),
         "long_queue_offer": Node(Menu("Длинная очередь: перезвонить?", "hotline:queue_busy_offer",
                                       {"1": "callback", "2": "stay"}),
                                  {"callback": "callback_from_queue", "stay": "operator", "fail": "operator"}),

@@ -58,6 +58,7 @@ def test_settings(data_dir: Path, db_url: str = "") -> Settings:
         ami_backoff_initial=0.2,
         ami_backoff_max=1.0,
         config_cache_seconds=0.2,
+        queue_callback_offer_s=5,  # the queue's "press 1 for a callback", soon enough to test
     )
 
 
@@ -296,10 +297,16 @@ class Script:
 
 
 def identification(stack: Stack, caller_id: str) -> list[tuple[str, str]]:
-    """How a caller whose number is on an account identifies, the way the flow asks today:
+    """How a caller whose number is on an account identifies, the way the flow asks:
     each flow step that asks, with the keys the caller presses there. The one place to change
     when identification changes; tests that identify a caller read it from here."""
-    return [("confirm_known", "1")]  # "your account ends in NN, right?" -> 1: yes
+    from accounts.service import find_by_phone
+
+    with stack.sessions() as s:
+        accounts = find_by_phone(s, caller_id)
+    assert len(accounts) == 1, f"one account on {caller_id}, not {len(accounts)}"
+    # The caller proves the account: its last four digits (nothing is read out to them first).
+    return [("enter_tail", accounts[0].number[-4:] + "#")]
 
 
 def prompt_folders(settings: Settings) -> dict[str, Path]:

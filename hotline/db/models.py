@@ -6,6 +6,7 @@ Alembic's env.py imports this module. A new domain with tables adds its import h
 import accounts.models  # noqa: F401
 import callback_queue.models  # noqa: F401
 import calls.models  # noqa: F401
+import ivr.models  # noqa: F401
 import outages.models  # noqa: F401
 import base.config_store  # noqa: F401
 from base.db.base import Base

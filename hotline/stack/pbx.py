@@ -76,6 +76,9 @@ AMI_EVENTS = (
     "QueueStatusComplete",
 )
 SOFTPHONES = ("101", "102")
+# The longest wait in the operators' queue when the controller is down (the flow's own limit
+# is an admin setting, ivr.context.QueueOptions.max_wait_s).
+FALLBACK_MAX_WAIT_S = 300
 # Test stacks only: the AMI user of the test harness is the controller's name plus this.
 AMI_TEST_SUFFIX = "-tests"
 # Test stacks only: an internal phone matched by its source address (a sipp caller bound to
@@ -246,6 +249,8 @@ def render_config(settings: Settings, root: Path | None = None, controller_host:
         "hotline_numbers": [settings.hotline_number, *settings.hotline_numbers_extra],
         # Contexts only tests reach (dialplans/extensions_test.conf.j2).
         "test_stack": settings.env == "test",
+        "queue_callback_offer_s": settings.queue_callback_offer_s,
+        "fallback_max_wait_s": FALLBACK_MAX_WAIT_S,
     }
     return {
         name[: -len(".j2")]: env.get_template(name).render(**values)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture
 async def ivr(e2e: Stack):  # type: ignore[no-untyped-def]
-    e2e.set_config("queue", {"offer_callback_after_s": 4, "long_queue": 5})
+    e2e.set_config("queue", {"max_wait_s": 4, "long_queue": 5})
     yield e2e
     for member in ("operator1", "operator2"):
         try:
@@ -152,13 +152,13 @@ async def test_ordinary_working_day_reaches_the_main_menu(ivr: Stack) -> None:
 
 async def test_identified_by_caller_number_hears_the_balance(ivr: Stack) -> None:
     ivr.set_config("hours.operators", operators_schedule(True))
-    caller = await ivr.call(ivr.settings.hotline_number, keys("2", "1", "2"), caller_id="79990000001")
+    caller = await ivr.call(ivr.settings.hotline_number, keys("2", "0011#", "2"), caller_id="79990000001")
     s = Script(ivr, caller)
     await s.at("main_menu")
-    await s.at("confirm_known")  # "ends in 11, right?" -> 1
+    await s.at("enter_tail")  # the last four digits of the account on this number: 0011
     await s.at("more")  # after the balance: 2, goodbye
     assert (await caller.wait(60)).ok
-    assert s.events("identified")[0]["how"] == "caller_number"
+    assert s.events("identified")[0]["how"] == "last_digits"
     assert s.events("balance") == [{"told": True}]
     call = await ivr.wait_ended(caller.caller_id)
     assert call.account_id == s.events("identified")[0]["account_id"]
@@ -197,11 +197,11 @@ async def test_three_identification_failures_go_to_the_operator_queue(ivr: Stack
 async def test_keypad_reading_with_read_back_reentry_and_confirmation(ivr: Stack) -> None:
     ivr.set_config("hours.operators", operators_schedule(True))
     # caller 1: single-zone meter, previous 12345 kWh
-    presses = ("1", "1", "12400#", "2", "12450#", "1", "2")
+    presses = ("1", "0011#", "12400#", "2", "12450#", "1", "2")
     caller = await ivr.call(ivr.settings.hotline_number, keys(*presses), caller_id="79990000001")
     s = Script(ivr, caller)
     await s.at("main_menu")
-    await s.at("confirm_known")
+    await s.at("enter_tail")
     await s.at("enter")
     await s.at("read_back")  # "you entered 12400" -> 2: enter again
     await s.at("enter")
@@ -223,11 +223,11 @@ async def test_reading_validation_rules(ivr: Stack) -> None:
     previous (not a replacement: enter again), an implausible jump (confirmed twice)."""
     ivr.set_config("hours.operators", operators_schedule(True))
     jump = implausible_jump(ivr, "+79990000005")
-    presses = ("1", "1", "1*2#", "1234567#", "30000#", "1", "2", f"{jump}#", "1", "1", "2")
+    presses = ("1", "0055#", "1*2#", "1234567#", "30000#", "1", "2", f"{jump}#", "1", "1", "2")
     caller = await ivr.call(ivr.settings.hotline_number, keys(*presses), caller_id="79990000005")
     s = Script(ivr, caller)
     await s.at("main_menu")
-    await s.at("confirm_known")
+    await s.at("enter_tail")
     await s.at("enter")  # 1*2: not digits
     await s.at("enter")  # 7 digits on a 6-digit meter
     await s.at("enter")  # 30000 < 30512
@@ -248,11 +248,11 @@ async def test_reading_validation_rules(ivr: Stack) -> None:
 
 async def test_below_previous_as_meter_replacement_goes_to_the_operator(ivr: Stack) -> None:
     ivr.set_config("hours.operators", operators_schedule(True))
-    caller = await ivr.call(ivr.settings.hotline_number, keys("1", "1", "100#", "1", "1", hangup=True),
+    caller = await ivr.call(ivr.settings.hotline_number, keys("1", "0088#", "100#", "1", "1", hangup=True),
                             caller_id="79990000008")
     s = Script(ivr, caller)
     await s.at("main_menu")
-    await s.at("confirm_known")
+    await s.at("enter_tail")
     await s.at("enter")
     await s.at("read_back")
     await s.at("below_previous")  # 1: the meter was replaced
@@ -267,7 +267,7 @@ async def test_queue_timeout_offers_a_callback_and_books_it(ivr: Stack) -> None:
     caller = await ivr.call(ivr.settings.hotline_number, keys("0", "1"), caller_id="79990000006")
     s = Script(ivr, caller)
     await s.at("main_menu")
-    await s.at("queue_offer", timeout=40)  # no operator within the (test) 4 s
+    await s.at("queue_offer", timeout=40)  # no operator within the (test) maximum wait of 4 s
     assert (await caller.wait(60)).ok
     assert s.events("queue")[-1]["status"] == "TIMEOUT"
     assert s.events("callback") == [{"source": "ivr_queue", "booked": True}]

@@ -112,35 +112,85 @@ def test_the_hotline_tables_are_complete_and_readable() -> None:
             assert "fail" in node.on, name
 
 
-async def test_a_silent_caller_in_the_queue_is_let_go_politely() -> None:
-    """No operator and no key pressed: three waits, each with the callback offer, then an
-    apology and goodbye — bounded, never an endless loop."""
-    from ivr.hotline import HOTLINE, MAX_QUEUE_ROUNDS
+class QueueAgi:
+    """app_queue as the flow sees it over AGI: one Queue() per wait, then how it ended."""
 
-    class Agi:
-        def __init__(self) -> None:
-            self.queued = 0
+    def __init__(self, *endings: tuple[str, str]) -> None:
+        self.endings = list(endings)  # (QUEUESTATUS, CONTEXT) after each Queue()
+        self.queued: list[str] = []
+        self.status = ("", "hotline")
 
-        async def get_variable(self, name: str) -> str:
-            return "0" if name.startswith("QUEUE_WAITING_COUNT") else "TIMEOUT"
+    async def get_variable(self, name: str) -> str:
+        if name.startswith("QUEUE_WAITING_COUNT"):
+            return "0"
+        return self.status[0] if name == "QUEUESTATUS" else self.status[1] if name == "CONTEXT" else ""
 
-        async def exec(self, app: str, args: str) -> None:
-            self.queued += app == "Queue"
+    async def exec(self, app: str, args: str) -> None:
+        if app == "Queue":
+            self.queued.append(args)
+            self.status = self.endings.pop(0)
 
+
+def queue_call(agi: QueueAgi, answers: list[str]) -> FakeCall:
     from ivr.context import QueueOptions
 
-    call = FakeCall([""] * 50)
-    call.agi = Agi()  # type: ignore[attr-defined]
-    call.queue = QueueOptions()  # type: ignore[attr-defined]
+    call = FakeCall(answers)
+    call.agi = agi  # type: ignore[attr-defined]
+    call.queue = QueueOptions(max_wait_s=300)  # type: ignore[attr-defined]
     call.counters = {}  # type: ignore[attr-defined]
     call.scratch = {}  # type: ignore[attr-defined]
     call.operators_open = lambda: True  # type: ignore[attr-defined]
+    call.caller = "79990000006"  # type: ignore[attr-defined]
+    call.account = None  # type: ignore[attr-defined]
+    call.linkedid = "q-1"  # type: ignore[attr-defined]
+    call.booked = []  # type: ignore[attr-defined]
+
+    async def book(c: object, source: str) -> bool:
+        call.booked.append(source)  # type: ignore[attr-defined]
+        return True
+
+    call.book_callback = book  # type: ignore[attr-defined]
 
     def count(name: str) -> int:
-        call.counters[name] = call.counters.get(name, 0) + 1
-        return call.counters[name]
+        call.counters[name] = call.counters.get(name, 0) + 1  # type: ignore[attr-defined]
+        return call.counters[name]  # type: ignore[attr-defined]
 
     call.count = count  # type: ignore[attr-defined]
+    return call
+
+
+async def test_key_1_in_the_queue_books_a_callback_without_queueing_again() -> None:
+    """The periodic offer's key 1 leaves the queue through its exit context: the flow books
+    the callback; the caller is never put back at the end of the queue."""
+    from ivr.hotline import HOTLINE, QUEUE_EXIT_CONTEXT
+
+    agi = QueueAgi(("", QUEUE_EXIT_CONTEXT))
+    call = queue_call(agi, ["0"])
     assert await HOTLINE.run(call) == "done"
-    assert call.agi.queued == MAX_QUEUE_ROUNDS
-    assert call.steps()[-2:] == ["queue_gave_up", "goodbye"]
+    assert agi.queued == ["operators,,,,300"]  # one wait, with the maximum
+    assert call.booked == ["ivr_queue"]  # type: ignore[attr-defined]
+    assert call.steps()[-3:] == ["operator", "callback_from_queue", "goodbye"]
+    assert ("queue", {"event": "leave", "status": "CALLBACK_KEY"}) in call.notes
+
+
+async def test_a_silent_caller_waits_once_to_the_maximum_then_an_apology() -> None:
+    """No operator and no key: one wait (the place kept throughout), then the apology with the
+    callback offer once more; silence there ends politely. Bounded, never re-queued."""
+    from ivr.hotline import HOTLINE
+
+    agi = QueueAgi(("TIMEOUT", "hotline"))
+    call = queue_call(agi, ["0", "", "", ""])
+    assert await HOTLINE.run(call) == "done"
+    assert len(agi.queued) == 1
+    assert call.booked == []  # type: ignore[attr-defined]
+    assert call.steps()[-3:] == ["queue_offer", "queue_gave_up", "goodbye"]
+
+
+async def test_after_the_maximum_wait_key_1_books_the_callback() -> None:
+    from ivr.hotline import HOTLINE
+
+    agi = QueueAgi(("TIMEOUT", "hotline"))
+    call = queue_call(agi, ["0", "1"])
+    assert await HOTLINE.run(call) == "done"
+    assert len(agi.queued) == 1 and call.booked == ["ivr_queue"]  # type: ignore[attr-defined]
+    assert call.asked[-1] == ["hotline:queue_timeout_offer"]
