@@ -323,7 +323,7 @@ _MONTHS: Final = {
 }  # fmt: skip
 _DATE_NUMERIC = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[./](\d{1,2})[./](\d{2,4})")
 _DATE_WORDS = re.compile(r"(\d{1,2})\s+([а-я]+)\s+(\d{4})")
-_TIME = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.:])")
+_TIME = re.compile(r"(?<![\d.:])(\d{1,2})[:.](\d{2})(?:[:.]\d{2})?(?![\d.:])")  # seconds ignored
 
 
 def _month(word: str) -> int | None:

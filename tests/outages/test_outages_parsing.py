@@ -96,6 +96,7 @@ def test_addresses_that_cannot_be_matched_reliably(text: str | None) -> None:
     ("2026-12-01 09:00", datetime(2026, 12, 1, 9)),
     ("1 декабря 2026 9.00", datetime(2026, 12, 1, 9)),
     ("01.12.2026 24:00", datetime(2026, 12, 2)),
+    ("01.12.2026 09:30:00", datetime(2026, 12, 1, 9, 30)),  # seconds, as spreadsheets export
 ])
 def test_moments_in_russian_formats(text: str, expected: datetime) -> None:
     assert parse_moment(text) == expected
