@@ -14,7 +14,7 @@ from ivr.flow import Decide, Do, FlowDef, Menu, Node, Preface, Say
 from ivr.identification import TAIL_DIGITS, match_tail
 from ivr.models import IdMethod, IdResult
 from ivr.readings import check_reading
-from ivr.say_ru import date_sounds, digits_sounds, money_sounds, number_sounds, reading_sounds
+from ivr.say_ru import date_sounds, digits_sounds, number_sounds, reading_sounds
 from ivr.telling import balance_told, hours_sounds, outages_told
 from ivr.services import AccountView
 from telephony.agi import AgiError
