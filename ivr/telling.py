@@ -75,7 +75,8 @@ def hours_sounds(schedule: Schedule | None, next_opening: datetime | None) -> li
 def outage_sounds(starts_at: datetime, ends_at: datetime) -> list[str]:
     """One outage's when: "3 December from 9 to 17", or across days "start: 5 December, 22
     hours; end: 6 December, 6 hours" (local times as the data gives them)."""
-    end_is_midnight = ends_at.time() == time(0) and ends_at.date() == starts_at.date() + timedelta(1)
+    next_day = starts_at.date() + timedelta(days=1)
+    end_is_midnight = ends_at.time() == time(0) and ends_at.date() == next_day
     if ends_at.date() == starts_at.date() or end_is_midnight:
         end = time.max if end_is_midnight else ends_at.time()
         return [*date_sounds(starts_at.date()), *time_span_sounds(starts_at.time(), end)]

@@ -1,1 +1,1 @@
-"""Planned outages as data: imported from the grid company's files, told to callers (see README.md)."""
+"""Planned outages as data: from the grid company's files, told to callers (README.md)."""

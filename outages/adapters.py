@@ -194,7 +194,8 @@ def _row_record(header: _Header, row_number: int, cells: Sequence[Cell]) -> Outa
     if period is not None:
         start, end = period
         if end <= start:
-            problems.append(f"окончание {end:%d.%m.%Y %H:%M} не позже начала {start:%d.%m.%Y %H:%M}")
+            problems.append(f"окончание {end:%d.%m.%Y %H:%M} не позже "
+                            f"начала {start:%d.%m.%Y %H:%M}")
         elif end - start > MAX_DURATION:
             problems.append(f"отключение длиннее {MAX_DURATION.days} дней: проверьте даты")
     reason = check("reason", _text, values.get("reason"), titles.get("reason", "причина"))
@@ -297,7 +298,8 @@ def _xlsx_rows(path: Path) -> Iterator[Sequence[Cell]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as error:
-        raise SourceError(f"файл {path.name} не открывается как книга Excel .xlsx ({error})") from error
+        raise SourceError(
+            f"файл {path.name} не открывается как книга Excel .xlsx ({error})") from error
     try:
         sheet = workbook.active
         if sheet is None:

@@ -158,6 +158,12 @@ class HouseRange:
         return f"{self.low}-{self.high}{suffix}"
 
 
+def _number_of(house: str) -> int | None:
+    """The leading number of a house key: ``12а`` -> 12."""
+    match = re.match(r"\d+", house)
+    return int(match.group()) if match else None
+
+
 @dataclass(frozen=True)
 class HouseSet:
     """Which houses of a street an outage covers. ``whole``: all of them."""
@@ -174,7 +180,7 @@ class HouseSet:
         """
         if self.whole or house in self.houses:
             return True
-        number = int(re.match(r"\d+", house).group()) if re.match(r"\d+", house) else None
+        number = _number_of(house)
         return number is not None and any(r.covers(number) for r in self.ranges)
 
     @property
@@ -183,7 +189,7 @@ class HouseSet:
         if self.whole:
             return "все"
         parts = [str(r) for r in self.ranges]
-        parts += sorted(self.houses, key=lambda h: (int(re.match(r"\d+", h).group()), h))  # type: ignore[union-attr]
+        parts += sorted(self.houses, key=lambda h: (_number_of(h), h))
         return ",".join(parts)
 
 
