@@ -250,3 +250,23 @@ async def test_a_number_we_cannot_call_back_is_told_so(e2e: Stack, capture: RtpC
     outcome, heard = await _after_hours_callback(e2e, "12345", capture)
     assert (outcome["result"], outcome["reason"]) == ("refused", "invalid-phone")
     assert "hotline:cb_refused_number" in heard and "hotline:cb_accepted" not in heard, heard
+
+
+async def test_a_broken_schedule_is_closed_and_no_hours_are_guessed(
+        e2e: Stack, capture: RtpCapture) -> None:
+    """A schedule document edited past the CLI's checks: closed (never the defaults or "always
+    open"), and the caller hears only that operators are not available now."""
+    e2e.set_config("hours.operators", {"weekly": {key: ["00:00-25:00"] for key in WEEKDAY_KEYS}})
+    caller = await e2e.call(e2e.settings.hotline_number, [Go(), Hangup()])
+    s = Script(e2e, caller)
+    await s.reach("after_hours_menu")
+    await e2e.wait_event(caller.caller_id, "choice", timeout=90,
+                         menu="Меню в нерабочее время (Smart IVR)", outcome="no_input")
+    await s.press()
+    result = await caller.wait(60)
+    assert result.ok, result.explain()
+    assert "main_menu" not in s.steps()
+    assert s.events("hours") == [{"told": "unavailable", "next_opening": None}]
+    heard = heard_names(e2e, capture, caller.media_port)
+    assert contains_run(heard, ["hotline:hours_unavailable_now", "hotline:menu_after_hours"]), heard
+    assert "hotline:hours_work" not in heard, heard
