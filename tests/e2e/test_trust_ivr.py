@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -304,3 +305,38 @@ async def test_controller_down_out_of_hours_or_hours_unknown_the_apology(
         before = trust.synced_at()
         parts.start_controller(trust.settings)
         await poll(lambda: trust.synced_at() not in (None, before), 30, "the controller to log in again")
+
+
+async def test_controller_down_key_1_in_the_queue_is_honest_then_booked_when_it_is_back(trust: Stack) -> None:
+    """In the fallback queue the periodic offer still plays. Key 1 while the controller is down:
+    the caller is told the order cannot be taken and goes back to the queue; once it is back,
+    key 1 books the callback."""
+    trust.set_config("hours.operators", operators_schedule(True))
+    await restart_controller(trust)
+    fallbacks = Fallbacks(trust)
+    parts.stop_controller(trust.settings)
+    caller_id = "79990000007"
+    started = False
+    since = datetime.now(UTC)
+    try:
+        caller = await trust.call(trust.settings.hotline_number, keys("1", "1", hangup=False), caller_id=caller_id)
+        await poll(lambda: waiting(trust, caller_id), 30, "the caller in the fallback queue")
+        await caller.go(trust.ami)  # key 1: the controller is down
+        await poll(lambda: "callback_key" in fallbacks.routes(caller_id), 30, "the key in the queue")
+        await poll(lambda: waiting(trust, caller_id), 30, "the caller back in the queue")
+        parts.start_controller(trust.settings)
+        started = True
+        await caller.go(trust.ami)  # key 1 again: now booked
+        result = await caller.wait(60)
+        assert result.ok, result.explain()  # goodbye, and the PBX hangs up
+        assert fallbacks.routes(caller_id) == ["queue", "callback_key", "callback_key"]
+        with trust.sessions() as db:
+            order = db.scalar(select(CallbackOrder).where(CallbackOrder.phone == f"+{caller_id}")
+                              .order_by(CallbackOrder.id.desc()))
+        assert order is not None and str(order.source) == "ivr_queue"
+        assert order.updated_at >= since, "this call booked the order (or renewed the open one)"
+    finally:
+        fallbacks.unsubscribe()
+        if not started:
+            parts.start_controller(trust.settings)
+        await poll(lambda: trust.synced_at() is not None, 30, "the controller to log in again")
