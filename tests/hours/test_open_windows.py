@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 from base.clock import FixedClock
 from hours.handlers import WINDOWS_VARIABLE, OpenWindowsPublisher, format_windows
-from hours.service import OPERATOR_HOURS, HoursError, Schedule, WeeklySchedule, open_windows, with_day_off
+from hours.service import (
+    OPERATOR_HOURS,
+    HoursError,
+    Schedule,
+    WeeklySchedule,
+    open_windows,
+    with_day_off,
+)
 
 MSK = ZoneInfo("Europe/Moscow")
 

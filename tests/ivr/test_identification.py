@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from base.clock import FixedClock
-from ivr.identification import IdentificationGuard, IdPolicy, caller_key, failures_since, match_tail, policy_from
+from ivr.identification import (
+    IdentificationGuard,
+    IdPolicy,
+    caller_key,
+    failures_since,
+    match_tail,
+    policy_from,
+)
 from ivr.models import IdentificationAttempt, IdentificationLockout, IdMethod, IdResult, IdSubject
 from ivr.services import AccountView
 
@@ -282,7 +289,7 @@ async def test_lockout_across_two_calls_then_refused_even_with_the_right_digits(
 ) -> None:
     from ivr.hotline import IDENTIFY
 
-    make, clock, one = world
+    make, clock, _ = world
     first = make("1111", "2222", "3333", linkedid="call-1")
     assert await IDENTIFY.run(first) == "failed"
     clock.advance(minutes=3)
@@ -306,7 +313,7 @@ async def test_lockout_across_two_calls_then_refused_even_with_the_right_digits(
 async def test_a_locked_account_is_refused_to_its_whole_number_from_another_phone(world) -> None:  # type: ignore[no-untyped-def]
     from ivr.hotline import IDENTIFY
 
-    make, _, one = world
+    make, _, _ = world
     await one_lockout(make)
     call = make(ACC1, caller="79995550000", linkedid="call-9")  # unknown number: whole number asked
     assert await IDENTIFY.run(call) == "failed"
