@@ -10,17 +10,12 @@ Written in the style of 0003 and reviewed against outages/models.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-# 0004 and 0005 are written in parallel; until both land, follow the newest present so the
-# chain stays one line. TODO(lead): make this the plain "0005" once 0004 and 0005 are in.
-down_revision: str | Sequence[str] | None = next(
-    (rev for rev in ("0005", "0004") if any(Path(__file__).parent.glob(f"{rev}_*.py"))), "0003"
-)
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,17 +11,12 @@ and every lockout it tripped; the caller's number only as an HMAC and masked (iv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-# 0004-0006 are written in parallel; until they are all in, follow the newest one present so
-# the chain stays one line. TODO(lead): make this the plain "0006" once 0006 is in.
-down_revision: str | Sequence[str] | None = next(
-    (rev for rev in ("0006", "0005", "0004") if any(Path(__file__).parent.glob(f"{rev}_*.py"))), "0003"
-)
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
