@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import logging
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 
+from base.clock import Clock, OffsetClock, SystemClock
+from base.config_store import CachedConfig
+from base.db import make_engine, make_session_factory
+from base.events import EventBus
+from base.metrics import Samples, flush_forever
+from base.settings import Settings
 from callback_queue.plugin import build_dialer
 from calls.handlers import CALL_EVENTS, CallTracker, cel_reader
 from calls.registry import CallRegistry
 from calls.service import CallStore
-from base.clock import Clock, OffsetClock, SystemClock
-from base.config_store import CachedConfig
-from base.metrics import Samples, flush_forever
+from hotline.controller import Controller
 from hours.handlers import OpenWindowsPublisher
-from hours.service import HoursService
+from hours.service import HoursError, HoursService
 from ivr.context import QueueOptions
+from ivr.handlers import HotlineFlows
 from ivr.identification import IdentificationGuard, policy_from
 from ivr.services import IvrData
-from hotline.controller import Controller
-from base.db import make_engine, make_session_factory
-from base.events import EventBus
-from base.settings import Settings
-from ivr.handlers import HotlineFlows
 from telephony.agi import FastAgiServer
 from telephony.ami import AmiClient
 from telephony.audiosocket import AudioSocketServer
-
 
 log = logging.getLogger("hotline.wiring")
 
@@ -103,8 +101,6 @@ def operators_open(settings: Settings, config: CachedConfig, clock: Clock):  # t
 
     Fails closed: a broken schedule document or an error in the check is closed, logged
     (hours.service.HoursService.is_open); there is no "always open" fallback."""
-    from hours.service import HoursService
-
     hours = HoursService(config, clock)
     return lambda: hours.operators_open(settings.timezone)
 
@@ -112,8 +108,6 @@ def operators_open(settings: Settings, config: CachedConfig, clock: Clock):  # t
 def operator_hours(settings: Settings, config: CachedConfig, clock: Clock):  # type: ignore[no-untyped-def]
     """() -> (the operators' schedule, their next opening), or None when the schedule cannot
     be read: what the after-hours prompt says (ivr.telling.hours_sounds)."""
-    from hours.service import HoursError, HoursService
-
     hours = HoursService(config, clock)
 
     def read():  # type: ignore[no-untyped-def]
@@ -133,9 +127,7 @@ def outage_max_age(config: CachedConfig) -> timedelta:
     try:
         hours = float(doc.get("max_age_hours", 24))
     except (TypeError, ValueError):
-        import logging
-
-        logging.getLogger("hotline.wiring").error(
+        log.error(
             "config outages.max_age_hours is not a number: %r", doc.get("max_age_hours"))
         hours = 24.0
     return timedelta(hours=hours if hours > 0 else 24.0)

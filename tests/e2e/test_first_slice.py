@@ -6,7 +6,6 @@ the controller, and the test callee answers, rejects busy or never answers.
 
 from __future__ import annotations
 
-
 import pytest
 from harness import Script, Stack, make_voice, operators_schedule, poll, recording_stats
 
@@ -20,14 +19,16 @@ pytestmark = pytest.mark.stack
 async def test_hotline_call_is_disclosed_recorded_and_kept(e2e: Stack) -> None:
     e2e.set_config("hours.operators", operators_schedule(True))  # whatever the hour of the test run
     voice = make_voice(e2e.workdir / "voices")
-    # Speaks, asks for outage information (3), then ends the call from the "more?" menu (2).
+    # Speaks, asks for outage information (3); an unknown number is offered identification for
+    # the address, declines (2), is back in the main menu, and hangs up.
     caller = await e2e.call(e2e.settings.hotline_number,
                             [Voice(voice, wait=False), Go(), Pause(400), Dtmf("3"), Go(), Pause(400), Dtmf("2"),
-                             ExpectHangup()])
+                             Go(), Pause(400), Hangup()])
     script = Script(e2e, caller)
     await script.at("main_menu")
-    await script.at("more")
-    result = await caller.wait(timeout=60)  # goodbye, and the PBX hangs up
+    await script.at("offer_identify")
+    await script.at("main_menu")
+    result = await caller.wait(timeout=60)
     assert result.ok, result.explain()
 
     call = await e2e.wait_ended(caller.caller_id)

@@ -8,7 +8,7 @@ them, so no test depends on how long a prompt lasts.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,15 +45,6 @@ async def trust(e2e: Stack) -> AsyncIterator[Stack]:
         except Exception:  # noqa: BLE001, S110 - not a member
             pass
     e2e.clear_config("identification")
-
-
-@pytest.fixture
-def capture() -> Iterator[RtpCapture]:
-    cap = RtpCapture().start()
-    try:
-        yield cap
-    finally:
-        cap.stop()
 
 
 def heard(stack: Stack, cap: RtpCapture, port: int, *prompts: str) -> list[str]:

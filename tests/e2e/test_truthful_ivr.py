@@ -35,15 +35,6 @@ KIROV = "Europe/Kirov"
 
 
 @pytest.fixture
-def capture() -> Iterator[RtpCapture]:
-    cap = RtpCapture().start()
-    try:
-        yield cap
-    finally:
-        cap.stop()
-
-
-@pytest.fixture
 def outages(e2e: Stack) -> Iterator[Stack]:
     """No outage data before or after the test."""
     with e2e.sessions.begin() as s:

@@ -8,7 +8,6 @@ ends early is a failed call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import numpy as np
@@ -22,16 +21,6 @@ from ivr.say_ru import money_sounds
 from telephony.sipp import Dtmf, ExpectHangup, Go, Hangup, Pause
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-def capture() -> Iterator[RtpCapture]:
-    """Everything sent to sipp's media ports from before the call starts until the test ends."""
-    cap = RtpCapture().start()
-    try:
-        yield cap
-    finally:
-        cap.stop()
 
 
 def ours(stack: Stack) -> dict[str, np.ndarray]:
