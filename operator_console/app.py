@@ -1,7 +1,7 @@
 """The operator console: a FastAPI application, wired together in this one place.
 
 ``create_app(settings)`` builds the app (the CLI's ``hotline console`` runs it through
-:func:`hotline.console.serve`). For now it is a placeholder: a Russian page with the latest calls, and the
+:func:`hotline.console.serve`). It serves a Russian page of the latest calls (staff only) and the
 JSON API behind it. Routes live in ``operator_console.routes`` (one module per resource),
 their dependencies in ``deps``, the queries in ``service``, the response shapes in ``schemas``.
 """

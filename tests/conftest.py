@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 import tempfile
@@ -25,12 +24,9 @@ from hotline.stack.postgres import PostgresServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def stack_postgres() -> Iterator[PostgresServer | None]:
-    """The e2e stack's database: a private PostgreSQL (the database production uses) unless
-    HOTLINE_TEST_DB=sqlite. SQLite stays covered by the unit and database tiers."""
-    if os.environ.get("HOTLINE_TEST_DB", "postgresql") == "sqlite":
-        yield None
-        return
+def stack_postgres() -> Iterator[PostgresServer]:
+    """The e2e stack's database: a private PostgreSQL, the database production uses. SQLite
+    stays covered by the unit and database tiers."""
     # Not under the stack's data dir: its 0700 parent keeps the postgres OS user out.
     base_dir = Path(tempfile.mkdtemp(prefix="hotline-e2e-pg-", dir="/tmp"))
     base_dir.chmod(0o755)
@@ -44,10 +40,10 @@ def stack_postgres() -> Iterator[PostgresServer | None]:
 
 
 @pytest.fixture(scope="session")
-def stack_settings(stack_postgres: PostgresServer | None) -> Iterator:
+def stack_settings(stack_postgres: PostgresServer) -> Iterator:
     # A short path under /tmp: it ends up in Asterisk's socket paths and sipp's folders.
     data_dir = Path(tempfile.mkdtemp(prefix="hotline-e2e-", dir="/tmp"))
-    settings = test_settings(data_dir, stack_postgres.url if stack_postgres else "")
+    settings = test_settings(data_dir, stack_postgres.url)
     yield settings
 
 

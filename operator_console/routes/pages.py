@@ -1,4 +1,6 @@
-"""GET /: the console's page (a placeholder for now: the latest calls, refreshed live; staff only).
+"""GET /: the console's page: the latest calls, refreshed live; staff only.
+
+Operators' and supervisors' tools come with the console issue (10).
 
 A browser is asked for the staff token as the password of HTTP Basic auth, and sends it
 again with the page's own requests to ``api/calls``.

@@ -144,13 +144,11 @@ def _imports(e2e: Stack) -> int:
 
 
 async def test_calls_during_a_database_outage_are_all_written_once_it_is_back(
-        e2e: Stack, stack_postgres: PostgresServer | None) -> None:
+        e2e: Stack, stack_postgres: PostgresServer) -> None:
     """The stack's PostgreSQL stopped while calls are up: one answered before, ending during
     the outage; one living and ending within it; one starting within it and ending after.
     The writer holds all of it for as long as the outage lasts (well past the old ~6 s of
     retries) and writes it all once the database is back."""
-    if stack_postgres is None:
-        pytest.skip("HOTLINE_TEST_DB=sqlite: no database server to stop")
     assert e2e.ami is not None
     a = await e2e.call(HOLD, [Go(), Hangup()])
     await e2e.wait_call(a.caller_id, "answered", check=lambda c: c.answered_at is not None)
