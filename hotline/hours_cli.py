@@ -19,8 +19,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from base import config_store
-from hours import service as hours
 from base.settings import Settings
+from hours import service as hours
 
 hours_app = typer.Typer(
     no_args_is_help=True,
@@ -63,16 +63,10 @@ def _actor() -> str:
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
-    from base.db import make_engine, make_session_factory
-    from hotline.db import upgrade
+    from hotline.db import migrated_session
 
-    upgrade(settings.db_url)
-    engine = make_engine(settings.db_url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
+    with migrated_session(settings.db_url) as session:
+        yield session
 
 
 def _load(session: Session, kind: Kind) -> hours.Schedule:

@@ -25,16 +25,10 @@ def _clock(settings: Settings) -> Clock:
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
-    from base.db import make_engine, make_session_factory
-    from hotline.db import upgrade
+    from hotline.db import migrated_session
 
-    upgrade(settings.db_url)
-    engine = make_engine(settings.db_url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
+    with migrated_session(settings.db_url) as session:
+        yield session
 
 
 @outages_app.command("import")

@@ -4,6 +4,6 @@ The database core (base class, engines, types) is :mod:`base.db`; this package o
 all the domains' tables, so it sits above them.
 """
 
-from hotline.db.migrate import MIGRATIONS_DIR, alembic_config, upgrade
+from hotline.db.migrate import MIGRATIONS_DIR, alembic_config, migrated_session, upgrade
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "migrated_session", "upgrade"]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.orm import Session
 
 from base.db.engine import make_engine
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "migrated_session", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -38,5 +41,20 @@ def upgrade(url: str, revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
             connection.commit()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def migrated_session(url: str) -> Iterator[Session]:
+    """One transaction on the database at ``url``, migrated to the newest revision first
+    (what each CLI command that reads or writes data opens)."""
+    from base.db import make_engine, make_session_factory
+
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            yield session
     finally:
         engine.dispose()
