@@ -1,0 +1,1 @@
+"""Speech: recognition engines, Russian numbers and intents, the live listening path."""
