@@ -1,0 +1,35 @@
+"""Whisper decoding options per `Expect`: what the engine is asked to do for each question.
+
+`speech.engines.whisper` applies these; `speech.understanding` tunes them. A short answer
+("да") needs few tokens and few hypotheses; a reading needs N-best so that understanding can
+weigh alternatives against the previous reading; free speech needs a longer limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from speech.engine import Expect
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    beam_size: int = 5
+    num_hypotheses: int = 5  # N-best returned (<= beam_size)
+    initial_prompt: str | None = None  # previous-text prompt biasing the decoder
+    suppress_tokens: tuple[int, ...] = (-1,)  # -1: Whisper's default set of suppressed tokens
+    max_length: int = 48  # generated tokens at most: no utterance loops to the window's end
+    min_window_s: float = 1.0  # the encoder sees at least this much audio (silence padded)
+    pad_s: float = 0.3  # silence added after the utterance before encoding
+
+
+_TABLE: dict[Expect, DecodeOptions] = {
+    Expect.READING: DecodeOptions(beam_size=5, num_hypotheses=5, max_length=40),
+    Expect.NUMBER: DecodeOptions(beam_size=5, num_hypotheses=5, max_length=40),
+    Expect.YESNO: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=12),
+    Expect.INTENT: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=64),
+}
+
+
+def for_expect(expect: Expect) -> DecodeOptions:
+    return _TABLE[Expect(expect)]
