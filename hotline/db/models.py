@@ -8,6 +8,7 @@ import callback_queue.models  # noqa: F401
 import calls.models  # noqa: F401
 import ivr.models  # noqa: F401
 import outages.models  # noqa: F401
+import speech.models  # noqa: F401
 import base.config_store  # noqa: F401
 from base.db.base import Base
 
