@@ -20,7 +20,9 @@ class DecodeOptions:
     suppress_tokens: tuple[int, ...] = (-1,)  # -1: Whisper's default set of suppressed tokens
     max_length: int = 48  # generated tokens at most: no utterance loops to the window's end
     min_window_s: float = 1.0  # the encoder sees at least this much audio (silence padded)
-    pad_s: float = 0.3  # silence added after the utterance before encoding
+    # silence added after the utterance before encoding: with less than ~2 s, Whisper tends to
+    # repeat the utterance to fill the window ("0,1,2,3,4,5. 0,1,2,3,4," on 2.5 s of digits)
+    pad_s: float = 2.0
 
 
 _TABLE: dict[Expect, DecodeOptions] = {
