@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -164,10 +163,7 @@ class RecognitionPool:
                 await asyncio.wait_for(asyncio.shield(wrapped), min(remaining, 0.05))
             except TimeoutError:
                 continue
-        try:
-            result = await wrapped
-        except (asyncio.CancelledError, FutureCancelled):
-            raise
+        result = await wrapped
         self.done += 1
         if self.latency is not None:
             self.latency.record(result.ms)

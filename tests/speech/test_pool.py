@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def understand(transcript, expect, context):  # type: ignore[no-untyped-def]
 
 class SlowEngine:
     name = "slow"
-    made: list[int] = []
+    made: ClassVar[list[int]] = []
 
     def __init__(self, seconds: float, gate: threading.Event | None = None) -> None:
         self.seconds = seconds

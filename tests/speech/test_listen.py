@@ -1,0 +1,171 @@
+"""One voice question over a real TCP AudioSocket, with a fake Asterisk peer written here:
+the prompt paced at real time, barge-in, keys, end of speech, no input, hangup."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import numpy as np
+
+from speech.listen import Listened, Question, hear
+from speech.vad import VadConfig
+from telephony.audiosocket import (
+    Audio,
+    AudioSocketParser,
+    AudioSocketServer,
+    Hangup,
+    encode_audio,
+    encode_dtmf,
+    encode_hangup,
+    encode_uuid,
+)
+
+FRAME = 320
+
+
+def tone(seconds: float, dbfs: float = -15.0, hz: float = 300.0) -> bytes:
+    n = int(seconds * 8000)
+    amp = 32768 * 10 ** (dbfs / 20) * np.sqrt(2)
+    return (amp * np.sin(2 * np.pi * hz * np.arange(n) / 8000)).astype("<i2").tobytes()
+
+
+def silence(seconds: float) -> bytes:
+    return bytes(int(seconds * 8000) * 2)
+
+
+class Peer:
+    """Asterisk's side: sends the caller's frames in real time, records what it is sent."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.audio_at: list[float] = []  # arrival time of each audio frame from the server
+        self.hangup_at: float | None = None
+        self.closed_at: float | None = None
+        self.started = 0.0
+
+    async def run(self, script: list[tuple[str, object]]) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.started = time.monotonic()
+        writer.write(encode_uuid(uuid.uuid4()))
+        listener = asyncio.create_task(self._listen(reader))
+        try:
+            for kind, value in script:
+                if self.hangup_at is not None:
+                    break
+                if kind == "audio":
+                    pcm = value  # type: ignore[assignment]
+                    for i in range(0, len(pcm), FRAME):  # type: ignore[arg-type]
+                        if self.hangup_at is not None:
+                            break
+                        writer.write(encode_audio(pcm[i:i + FRAME]))  # type: ignore[index]
+                        await writer.drain()
+                        await asyncio.sleep(0.02)
+                elif kind == "dtmf":
+                    writer.write(encode_dtmf(value))  # type: ignore[arg-type]
+                    await writer.drain()
+                elif kind == "wait":  # nothing sent, as a caller between sounds
+                    await asyncio.sleep(value)  # type: ignore[arg-type]
+                elif kind == "hangup":
+                    writer.write(encode_hangup())
+                    await writer.drain()
+                    writer.close()
+                    return
+            await asyncio.wait_for(listener, 15)
+        finally:
+            listener.cancel()
+            writer.close()
+
+    async def _listen(self, reader: asyncio.StreamReader) -> None:
+        parser = AudioSocketParser()
+        while True:
+            data = await reader.read(4096)
+            if not data:
+                self.closed_at = time.monotonic()
+                return
+            for frame in parser.feed(data):
+                if isinstance(frame, Audio):
+                    self.audio_at.append(time.monotonic() - self.started)
+                elif isinstance(frame, Hangup):
+                    self.hangup_at = time.monotonic() - self.started
+
+
+async def ask(question: Question, script: list[tuple[str, object]]) -> tuple[Listened, Peer]:
+    results: asyncio.Queue[Listened] = asyncio.Queue()
+
+    async def on_stream(stream) -> None:  # type: ignore[no-untyped-def]
+        results.put_nowait(await hear(stream, question))
+
+    server = AudioSocketServer("127.0.0.1", 0, on_stream)
+    await server.start()
+    try:
+        peer = Peer(server.port)
+        await asyncio.wait_for(peer.run(script), 30)
+        return await asyncio.wait_for(results.get(), 5), peer
+    finally:
+        await server.stop()
+
+
+VAD = VadConfig(end_silence_ms=600)
+
+
+async def test_prompt_is_paced_and_silence_is_no_input() -> None:
+    q = Question(prompt=tone(1.0, -20), timeout_ms=1000, vad=VAD)
+    heard, peer = await ask(q, [("audio", silence(3.0))])
+    assert heard.kind == "no_input" and heard.ended_by == "no_input" and heard.audio == b""
+    assert len(peer.audio_at) == 50 and heard.played_ms == 1000 and not heard.barged_in
+    # real time: the 50th frame no earlier than ~1 s minus the lead
+    assert 0.85 < peer.audio_at[-1] < 1.3, peer.audio_at[-1]
+    # no input counted from the prompt's end: hangup frame about 1 s after it
+    assert peer.hangup_at is not None and 1.9 < peer.hangup_at < 2.5, peer.hangup_at
+
+
+async def test_speech_after_the_prompt_ends_on_silence() -> None:
+    q = Question(prompt=tone(0.5, -20), timeout_ms=3000, vad=VAD)
+    heard, peer = await ask(q, [("audio", silence(0.8) + tone(1.0) + silence(2.0))])
+    assert heard.kind == "speech" and heard.ended_by == "end" and not heard.barged_in
+    seconds = len(heard.audio) / 16000
+    # the speech (1 s) with its pre-roll and the ending silence
+    assert 1.5 <= seconds <= 2.0, seconds
+    assert peer.hangup_at is not None and heard.speech_end_at is not None
+
+
+async def test_speech_over_the_prompt_stops_it() -> None:
+    q = Question(prompt=tone(3.0, -20, hz=500), timeout_ms=3000, vad=VAD)
+    heard, peer = await ask(q, [("audio", silence(0.6) + tone(1.0) + silence(2.0))])
+    assert heard.kind == "speech" and heard.barged_in
+    # stopped within the onset (200 ms) plus the lead after the speech began at 0.6 s
+    assert heard.played_ms < 1100, heard.played_ms
+    assert max(peer.audio_at) < 1.1, max(peer.audio_at)
+
+
+async def test_quiet_echo_does_not_stop_the_prompt() -> None:
+    q = Question(prompt=tone(1.5, -20), timeout_ms=800, vad=VAD)
+    heard, _ = await ask(q, [("audio", silence(0.1) + tone(1.5, -42) + silence(1.5))])
+    assert not heard.barged_in and heard.played_ms == 1500
+
+
+async def test_keys_stop_the_prompt_and_end_like_read() -> None:
+    q = Question(prompt=tone(3.0, -20), max_digits=3, timeout_ms=2000, vad=VAD)
+    heard, _ = await ask(q, [("audio", silence(0.5)), ("dtmf", "1"), ("dtmf", "2"),
+                                ("audio", silence(0.2)), ("dtmf", "#"), ("audio", silence(1.0))])
+    assert heard.kind == "keys" and heard.keys == "12" and heard.barged_in
+    assert heard.played_ms < 800
+    heard, _ = await ask(q, [("dtmf", "9"), ("dtmf", "8"), ("dtmf", "7"), ("audio", silence(1))])
+    assert heard.keys == "987" and heard.ended_by == "keys"
+
+
+async def test_no_frames_at_all_still_times_out() -> None:
+    # A caller sending nothing (silence suppression): the clock still ends the question.
+    q = Question(prompt=tone(0.4, -20), timeout_ms=700, vad=VAD)
+    heard, peer = await ask(q, [("wait", 3.0)])
+    assert heard.kind == "no_input"
+    assert peer.hangup_at is not None and peer.hangup_at < 1.6, peer.hangup_at
+
+
+async def test_hangup_mid_utterance_keeps_the_partial_audio() -> None:
+    q = Question(prompt=tone(0.3, -20), timeout_ms=3000, vad=VAD)
+    heard, _ = await ask(q, [("audio", silence(0.5) + tone(0.8)), ("hangup", None)])
+    assert heard.kind == "hangup" and heard.ended_by == "hangup"
+    assert 0.7 <= len(heard.audio) / 16000 <= 1.2, len(heard.audio) / 16000
