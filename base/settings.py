@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     asr_models_dir: Path = Field(default=REPO_ROOT / "asr_models")
     asr_cache_dir: Path = Field(default=Path.home() / ".cache" / "hotline" / "asr")
     asr_workers: int = 2  # recognitions at once (threads sharing one model)
+    # Voice questions (speech/listen.py, ivr FlowCall.listen). Off, or no engine: keys only.
+    speech_enabled: bool = True
+    speech_max_queue: int = 4  # utterances waiting for a recognition worker; more: keypad
+    speech_max_wait_s: float = 1.5  # longest wait for a worker before falling back to keys
 
     # AMI reconnect backoff (seconds).
     ami_backoff_initial: float = 0.5
