@@ -14,6 +14,7 @@ import typer
 
 from hotline.hours_cli import hours_app
 from hotline.outages_cli import outages_app
+from hotline.testset_cli import asr_testset
 from base.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Contact-centre hotline on a real Asterisk.")
@@ -25,6 +26,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(hours_app, name="hours", help="Operators' and callbacks' working hours (holidays, overrides).")
 app.add_typer(outages_app, name="outages")
+asr_app = typer.Typer(no_args_is_help=True, help="Speech recognition: the engines, the test set.")
+asr_app.command("testset")(asr_testset)
+app.add_typer(asr_app, name="asr")
 
 
 def _settings() -> Settings:
@@ -421,10 +425,13 @@ def _format_call(c) -> str:  # type: ignore[no-untyped-def]
 
 @app.command()
 def bench(
-    name: Annotated[str, typer.Argument(help="inbound")],
+    name: Annotated[str, typer.Argument(help="inbound | asr")],
     levels: Annotated[str, typer.Option(help="inbound: concurrent calls per step")] = "50,100,200,300,400",
     rate: Annotated[float, typer.Option(help="inbound: new calls per second")] = 20.0,
     keep: Annotated[bool, typer.Option(help="leave the benchmark stack running")] = False,
+    quick: Annotated[bool, typer.Option(help="asr: the quick test set")] = False,
+    engine: Annotated[Optional[str], typer.Option(help="asr: whisper | vosk (default: settings)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="asr: at most this many test items")] = None,
 ) -> None:
     """Measure the real stack on this machine; the last line printed is one JSON object."""
     logging.basicConfig(level=logging.WARNING)
@@ -433,7 +440,12 @@ def bench(
 
         inbound(levels, rate, keep)
         return
-    _fail(f"no benchmark named {name!r}; available: inbound")
+    if name == "asr":
+        from hotline.bench.asr import cli as asr
+
+        asr(quick, engine, limit)
+        return
+    _fail(f"no benchmark named {name!r}; available: inbound, asr")
 
 
 if __name__ == "__main__":
