@@ -1,0 +1,197 @@
+"""Free Russian speech → what the caller needs (one of `speech.engine.INTENTS`), and yes/no.
+
+Pure and small on purpose: word stems with weights per intent, matched forgivingly (an ASR
+error of a letter or two still matches a long stem), with cheap negation ("не надо
+оператора" does not ask for the operator). `intent(text)` gives the best intent and a score
+0..1, or None when nothing in the text points anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from speech.engine import INTENTS
+
+# stem → weight; a stem matches a word that starts with it (after ё → е)
+_STEMS: dict[str, dict[str, float]] = {
+    "readings": {
+        "показан": 3.0, "показа": 2.0, "счетчик": 2.0, "передат": 1.5, "передач": 1.5,
+        "сообщ": 1.0, "снят": 1.0, "цифр": 1.0, "сдат": 1.0, "внест": 1.0, "подат": 1.0,
+        "расход": 1.0,
+    },
+    "balance": {
+        "баланс": 3.0, "задолжен": 3.0, "долг": 3.0, "должен": 3.0, "должн": 2.5,
+        "остат": 2.0, "сальдо": 3.0, "переплат": 2.5, "начислен": 2.0, "сколько": 0.7,
+        "лицев": 1.0, "счет": 0.5,
+    },
+    "outage": {
+        "свет": 3.0, "отключ": 3.0, "электричеств": 1.5, "аварi": 2.0, "авари": 2.5,
+        "пропал": 2.0, "нет": 0.5, "напряжен": 2.0, "темно": 2.0, "выключ": 2.0,
+        "дадут": 2.0, "включат": 2.0, "подача": 1.0, "обесточ": 3.0, "погас": 2.5,
+    },
+    "callback": {
+        "перезвон": 3.5, "обратн": 2.5, "звонок": 1.0, "позвонит": 2.0, "набер": 1.5,
+        "перезвать": 3.0, "callback": 3.0,
+    },
+    "operator": {
+        "оператор": 3.5, "человек": 2.5, "специалист": 2.5, "сотрудник": 2.5,
+        "менеджер": 2.5, "консультант": 2.5, "соедин": 2.0, "живой": 2.0, "живым": 2.0,
+        "поговор": 1.5, "переключ": 1.5, "позов": 1.5, "девушк": 1.5,
+    },
+    "tariffs": {
+        "тариф": 3.5, "стоимост": 2.0, "стоит": 1.5, "цена": 2.5, "цену": 2.5, "цены": 2.5,
+        "киловат": 2.5, "расценк": 3.0, "почем": 2.5, "дорог": 1.0, "ставк": 1.5,
+    },
+    "payment": {
+        "оплат": 3.5, "оплач": 3.5, "платеж": 3.0, "заплат": 3.0, "плат": 1.5,
+        "квитанц": 2.0, "карт": 1.0, "реквизит": 2.5, "банк": 1.0, "сбербанк": 1.5,
+        "терминал": 1.5, "внести": 0.5,
+    },
+    "hours": {
+        "работает": 1.5, "работаете": 2.0, "работы": 1.0, "график": 2.5, "часы": 2.0,
+        "режим": 2.0, "выходн": 1.5, "открыт": 1.5, "закрыва": 1.5, "офис": 1.5,
+        "скольки": 2.0, "расписан": 2.5, "приемн": 1.0, "время": 0.7, "когда": 0.4,
+    },
+}
+# phrases that settle the matter (normalised text contains them)
+_PHRASES: dict[str, tuple[str, ...]] = {
+    "outage": ("нет света", "нет электричества", "отключили свет", "пропал свет"),
+    "hours": ("до скольки", "во сколько", "часы работы", "когда вы работаете"),
+    "balance": ("сколько я должен", "сколько платить", "сколько должен"),
+    "tariffs": ("сколько стоит",),
+    "callback": ("обратный звонок", "позвоните мне"),
+}
+assert set(_STEMS) == set(INTENTS)
+
+_NEG = {"не", "нельзя", "ненадо"}
+_NEG_SKIP = {"надо", "нужно", "хочу", "нужен", "нужна", "буду", "могу", "стоит", "с", "со"}
+
+YES_WORDS = {
+    "да": 3.0, "верно": 3.0, "правильно": 3.0, "точно": 2.0, "ага": 2.5, "угу": 2.0,
+    "конечно": 2.5, "подтверждаю": 3.0, "согласен": 2.5, "согласна": 2.5, "так": 1.0,
+    "именно": 2.0, "даа": 3.0, "все": 0.5, "хорошо": 1.5, "ладно": 1.0, "yes": 2.0,
+    "окей": 1.5, "ок": 1.5, "подтвердить": 2.5, "правильный": 2.0, "сохранить": 1.5,
+    "сохраните": 1.5, "вернo": 3.0, "дя": 1.5, "та": 0.7,
+}
+NO_WORDS = {
+    "нет": 3.0, "неверно": 3.5, "неправильно": 3.5, "ошибка": 2.5, "ошиблись": 2.5,
+    "неточно": 2.5, "отмена": 2.0, "отменить": 2.0, "заново": 2.0, "снова": 1.5,
+    "ещераз": 2.0, "нее": 3.0, "не": 1.5, "неа": 3.0, "no": 2.0, "нету": 2.0, "иначе": 1.0,
+    "неправильный": 3.0, "другое": 1.0, "другие": 1.0, "повторить": 1.0,
+}
+_NO_PHRASES = ("не так", "не то", "не верно", "не правильно", "не да", "ещё раз", "еще раз")
+_YES_PHRASES = ("все так", "все верно", "все правильно", "да да", "так точно")
+
+
+def normalize(text: str) -> list[str]:
+    t = text.lower().replace("ё", "е")
+    return [w for w in re.split(r"[^a-zа-я0-9]+", t) if w]
+
+
+def _lev(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@lru_cache(maxsize=8192)
+def _stem_match(word: str, stem: str) -> float:
+    """1 for a word starting with the stem, less for a near miss (ASR spelling), else 0."""
+    if word.startswith(stem):
+        return 1.0
+    if len(stem) >= 5 and len(word) >= len(stem) - 1:
+        d = _lev(word[: len(stem)], stem)
+        if d <= (1 if len(stem) < 8 else 2):
+            return 0.7
+    return 0.0
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str | None
+    score: float  # 0..1: share of the evidence for the winner, damped when evidence is thin
+    scores: dict[str, float]
+
+
+def intent_scores(text: str) -> dict[str, float]:
+    words = normalize(text)
+    joined = " ".join(words)
+    scores = {k: 0.0 for k in INTENTS}
+    for i, w in enumerate(words):
+        negated = _negated(words, i)
+        for name, stems in _STEMS.items():
+            best = 0.0
+            for stem, weight in stems.items():
+                m = _stem_match(w, stem)
+                if m:
+                    best = max(best, m * weight)
+            if best:
+                scores[name] += -best if negated else best
+    for name, phrases in _PHRASES.items():
+        for p in phrases:
+            if p in joined:
+                scores[name] += 3.0
+    if "нет" in words and scores["outage"] > 0.5:
+        scores["outage"] += 1.0
+    return scores
+
+
+def _negated(words: list[str], i: int) -> bool:
+    j = i - 1
+    while j >= 0 and words[j] in _NEG_SKIP and i - j <= 3:
+        j -= 1
+    return j >= 0 and words[j] in _NEG and i - j <= 3
+
+
+def intent(text: str) -> IntentScore:
+    scores = intent_scores(text)
+    best = max(scores, key=lambda k: scores[k])
+    top = scores[best]
+    if top < 1.0:
+        return IntentScore(None, 0.0, scores)
+    positive = sum(max(0.0, v) for v in scores.values())
+    share = top / positive
+    strength = min(1.0, top / 3.0)
+    return IntentScore(best, round(share * strength, 3), scores)
+
+
+def yes_no(text: str) -> tuple[str | None, float]:
+    """('yes' | 'no' | None, score 0..1) for a confirmation."""
+    words = normalize(text)
+    joined = " ".join(words)
+    yes = no = 0.0
+    for i, w in enumerate(words):
+        if w in NO_WORDS:
+            no += NO_WORDS[w]
+        elif w in YES_WORDS:
+            if i > 0 and words[i - 1] == "не":  # "не верно", "не так"
+                no += YES_WORDS[w] + 1.0
+            else:
+                yes += YES_WORDS[w]
+        else:
+            for lex, bucket in ((NO_WORDS, "no"), (YES_WORDS, "yes")):
+                for lw, wt in lex.items():
+                    if len(lw) >= 6 and len(w) >= 5 and _lev(w, lw) <= 1:
+                        if bucket == "no":
+                            no += wt * 0.7
+                        else:
+                            yes += wt * 0.7
+                        break
+    for p in _NO_PHRASES:
+        if p in joined:
+            no += 2.0
+    for p in _YES_PHRASES:
+        if p in joined:
+            yes += 2.0
+    if yes == no:
+        return None, 0.0
+    label = "yes" if yes > no else "no"
+    top, other = max(yes, no), min(yes, no)
+    score = (top - other) / (top + other) * min(1.0, top / 2.5)
+    return label, round(score, 3)
