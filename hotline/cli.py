@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from hotline.asr_cli import asr_app, models_app
 from hotline.hours_cli import hours_app
 from hotline.outages_cli import outages_app
 from hotline.testset_cli import asr_testset
@@ -26,9 +27,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(hours_app, name="hours", help="Operators' and callbacks' working hours (holidays, overrides).")
 app.add_typer(outages_app, name="outages")
-asr_app = typer.Typer(no_args_is_help=True, help="Speech recognition: the engines, the test set.")
 asr_app.command("testset")(asr_testset)
 app.add_typer(asr_app, name="asr")
+app.add_typer(models_app, name="models")
 
 
 def _settings() -> Settings:

@@ -1,0 +1,127 @@
+"""Whisper base through CTranslate2 directly: N-best hypotheses with scores, per `Expect`.
+
+faster-whisper's `transcribe()` pads every utterance to Whisper's 30 s window, so the encoder
+costs ~0.7 s whatever the length. Here the encoder sees the utterance's own length (plus a
+little silence, `DecodeOptions.pad_s`, and at least `min_window_s`), which keeps a 5 s answer
+near 0.1 s on one core; the decoder then returns `num_hypotheses` texts from a beam search
+with their length-normalised log-probabilities. A hypothesis's confidence is
+exp(mean token log-prob). `max_length` bounds the generated tokens, so no utterance loops.
+
+Thread safety: one `ctranslate2.models.Whisper` with `inter_threads=workers` holds that many
+model replicas' worth of worker threads over shared weights; `transcribe` may be called from
+up to `workers` Python threads at once (CTranslate2 queues the requests to its own workers and
+releases the GIL while it computes). More callers than workers simply wait in its queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from speech.decoding import DecodeOptions, for_expect
+from speech.engine import (
+    SAMPLE_RATE,
+    EngineUnavailable,
+    Expect,
+    Hypothesis,
+    Transcript,
+    as_engine_audio,
+)
+
+log = logging.getLogger(__name__)
+
+HOP = 160  # samples per feature frame (10 ms at 16 kHz)
+MAX_FRAMES = 3000  # Whisper's window: 30 s
+MAX_TOKENS = 448  # Whisper's decoder context
+
+
+class WhisperEngine:
+    """One Whisper model (CTranslate2 format, int8 on CPU) serving up to `workers` threads."""
+
+    name = "whisper"
+
+    def __init__(self, model_dir: str | Path, *, workers: int = 1, language: str = "ru",
+                 compute_type: str = "int8") -> None:
+        try:
+            import ctranslate2
+            import tokenizers
+            from faster_whisper.feature_extractor import FeatureExtractor
+            from faster_whisper.tokenizer import Tokenizer
+        except ImportError as exc:  # pragma: no cover - dependencies of the project
+            raise EngineUnavailable(
+                f"the Whisper engine needs faster-whisper and ctranslate2 ({exc}): "
+                "pip install faster-whisper==1.2.1"
+            ) from None
+        model_dir = Path(model_dir)
+        started = time.perf_counter()
+        self._ct2 = ctranslate2
+        self.model = ctranslate2.models.Whisper(
+            str(model_dir), device="cpu", compute_type=compute_type,
+            inter_threads=max(1, workers), intra_threads=1,
+        )
+        self.workers = max(1, workers)
+        self.features = FeatureExtractor(feature_size=self.model.n_mels)
+        self.tokenizer = Tokenizer(
+            tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json")),
+            self.model.is_multilingual, task="transcribe", language=language,
+        )
+        self._prompt_cache: dict[str | None, list[int]] = {}
+        self.load_s = time.perf_counter() - started
+        log.info("whisper model %s loaded in %.2f s (%d workers)", model_dir, self.load_s,
+                 self.workers)
+
+    def prompt(self, initial_prompt: str | None) -> list[int]:
+        """The decoder's start: [previous-text prompt] sot, language, transcribe, no timestamps."""
+        cached = self._prompt_cache.get(initial_prompt)
+        if cached is None:
+            tok = self.tokenizer
+            cached = []
+            if initial_prompt:
+                cached = [tok.sot_prev, *tok.encode(" " + initial_prompt.strip())]
+            cached += [*tok.sot_sequence, tok.no_timestamps]
+            self._prompt_cache[initial_prompt] = cached
+        return cached
+
+    def mel(self, audio: np.ndarray, options: DecodeOptions) -> np.ndarray:
+        """Log-mel features of the utterance padded with silence: [n_mels, frames], even."""
+        pad = int(options.pad_s * SAMPLE_RATE)
+        shortest = int(options.min_window_s * SAMPLE_RATE)
+        total = min(max(audio.size + pad, shortest), MAX_FRAMES * HOP)
+        padded = np.zeros(total, dtype=np.float32)
+        padded[: min(audio.size, total)] = audio[:total]
+        mel = self.features(padded, padding=0)
+        frames = min(mel.shape[-1] - mel.shape[-1] % 2, MAX_FRAMES)  # the encoder halves it
+        return np.ascontiguousarray(mel[:, :frames], dtype=np.float32)
+
+    def transcribe(self, audio: np.ndarray, expect: Expect,
+                   options: DecodeOptions | None = None) -> Transcript:
+        started = time.perf_counter()
+        audio = as_engine_audio(audio)
+        options = options or for_expect(expect)
+        audio_ms = int(round(audio.size * 1000 / SAMPLE_RATE))
+        if audio.size == 0:
+            return Transcript((), self.name, 0, (time.perf_counter() - started) * 1000)
+        mel = self.mel(audio, options)
+        features = self._ct2.StorageView.from_array(mel[None])
+        prompt = self.prompt(options.initial_prompt)
+        beam = max(1, options.beam_size)
+        result = self.model.generate(
+            features, [prompt],
+            beam_size=beam,
+            num_hypotheses=max(1, min(options.num_hypotheses, beam)),
+            return_scores=True,
+            max_length=min(MAX_TOKENS, len(prompt) + options.max_length),
+            suppress_tokens=list(options.suppress_tokens),
+            suppress_blank=True,
+        )[0]
+        hypotheses: dict[str, Hypothesis] = {}
+        for ids, score in zip(result.sequences_ids, result.scores):
+            text = self.tokenizer.decode(ids).strip()
+            if not text or text in hypotheses:
+                continue
+            hypotheses[text] = Hypothesis(text, float(np.exp(min(0.0, score))))
+        ranked = tuple(sorted(hypotheses.values(), key=lambda h: -h.confidence))
+        return Transcript(ranked, self.name, audio_ms, (time.perf_counter() - started) * 1000)
