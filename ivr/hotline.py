@@ -7,6 +7,7 @@ do the talking and the lookups; the tables decide where each answer leads.
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 
 from ivr.context import FlowCall
@@ -15,8 +16,21 @@ from ivr.identification import TAIL_DIGITS, match_tail
 from ivr.models import IdMethod, IdResult
 from ivr.readings import check_reading
 from ivr.say_ru import date_sounds, digits_sounds, number_sounds, reading_sounds
-from ivr.telling import balance_told, hours_sounds, outages_told
 from ivr.services import AccountView
+from ivr.smart import (
+    CONFIDENT,
+    INTENT_OUTCOMES,
+    MAIN_KEYS,
+    SMART,
+    Reply,
+    VoiceMenu,
+    hear,
+    tell_faq,
+    tell_hours,
+    voice_on,
+)
+from ivr.telling import balance_told, hours_sounds, outages_told
+from speech.engine import Expect
 from telephony.agi import AgiError
 
 log = logging.getLogger("ivr.hotline")
@@ -24,6 +38,32 @@ log = logging.getLogger("ivr.hotline")
 ACCOUNT_MIN, ACCOUNT_MAX = 6, 20
 ID_ATTEMPTS = 3
 ENTRY_ATTEMPTS = 4
+VOICE_FAILURES = 2  # failed spoken answers to one kind of question before the keypad alone
+
+
+def _voice_left(call: FlowCall, kind: str) -> bool:
+    """May this question still be answered by voice? (speech on, fewer than VOICE_FAILURES)"""
+    return voice_on(call) and call.counters.get(f"voice_failed:{kind}", 0) < VOICE_FAILURES
+
+
+def _voice_failed(call: FlowCall, kind: str, reply: Reply) -> list[str]:
+    """Count a failed spoken answer; what to say before the question is asked again."""
+    failures = call.count(f"voice_failed:{kind}")
+    if reply.kind == "overload":
+        call.counters[f"voice_failed:{kind}"] = VOICE_FAILURES  # no waiting: keys at once
+        return ["hotline:speech_use_keys"]
+    reason = "hotline:no_input" if reply.kind == "no_input" else "hotline:speech_not_understood"
+    if failures >= VOICE_FAILURES:
+        call.note("speech", fallback="keys", question=kind)
+        return [reason, "hotline:speech_use_keys"]
+    return [reason]
+
+
+def _spoken_digits(reply: Reply) -> str | None:
+    """The digits of a confident spoken number, else None (asked again, not guessed)."""
+    if reply.kind == "speech" and reply.confidence >= CONFIDENT and reply.value and reply.value.isdigit():
+        return reply.value
+    return None
 
 
 def _tail_sounds(tail: str) -> list[str]:
@@ -96,10 +136,14 @@ async def _by_number(call: FlowCall, number: str) -> str | None:
 
 
 async def _retry_or_fail(call: FlowCall, attempt: int, reason: str) -> str:
+    return await _retry_or_fail_all(call, attempt, [reason])
+
+
+async def _retry_or_fail_all(call: FlowCall, attempt: int, reasons: list[str]) -> str:
     if attempt >= ID_ATTEMPTS:
-        await call.say([reason, "hotline:id_failed"])
+        await call.say([*[r for r in reasons if r != "hotline:speech_use_keys"], "hotline:id_failed"])
         return "failed"
-    call.preface([reason])  # said together with the next question
+    call.preface(reasons)  # said together with the next question
     return "retry"
 
 
@@ -107,7 +151,18 @@ async def enter_tail(call: FlowCall) -> str:
     """The caller's number is on an account: key in its last four digits (or, after '*', the
     whole number; a whole number keyed in here counts as well)."""
     attempt = call.count("id")
-    keyed = await call.ask(["hotline:id_enter_tail"], max_digits=ACCOUNT_MAX, timeout_ms=7000)
+    voice = _voice_left(call, "id")
+    prompt = ["hotline:id_enter_tail", *(["hotline:id_or_say"] if voice else [])]
+    reply = await hear(call, prompt, Expect.NUMBER, max_digits=ACCOUNT_MAX, timeout_ms=7000,
+                       keys_only=not voice)
+    keyed = reply.keys
+    if voice and reply.kind != "keys":
+        spoken = _spoken_digits(reply)
+        if spoken is None:  # not a wrong guess: nothing checked against the accounts
+            call.note("identification", result="not_understood" if reply.kind != "no_input" else "no_input",
+                      attempt=attempt, by="voice")
+            return await _retry_or_fail_all(call, attempt, _voice_failed(call, "id", reply))
+        keyed = spoken
     candidates: dict[int, AccountView] = call.scratch["candidates"]
     if keyed.startswith("*"):
         call.counters["id"] -= 1  # a choice, not a guess
@@ -130,7 +185,18 @@ async def enter_tail(call: FlowCall) -> str:
 
 async def enter_account_number(call: FlowCall) -> str:
     attempt = call.count("id")
-    number = await call.ask(["hotline:id_enter"], max_digits=ACCOUNT_MAX, timeout_ms=7000)
+    voice = _voice_left(call, "id")
+    prompt = ["hotline:id_enter", *(["hotline:id_or_say_number"] if voice else [])]
+    reply = await hear(call, prompt, Expect.NUMBER, max_digits=ACCOUNT_MAX, timeout_ms=7000,
+                       keys_only=not voice)
+    number = reply.keys
+    if voice and reply.kind != "keys":
+        spoken = _spoken_digits(reply)
+        if spoken is None:
+            call.note("identification", result="not_understood" if reply.kind != "no_input" else "no_input",
+                      attempt=attempt, by="voice")
+            return await _retry_or_fail_all(call, attempt, _voice_failed(call, "id", reply))
+        number = spoken
     if not (ACCOUNT_MIN <= len(number) <= ACCOUNT_MAX and number.isdigit()):
         call.note("identification", result="bad_format", attempt=attempt)
         reason = "hotline:id_bad_format" if number else "hotline:no_input"
@@ -198,19 +264,80 @@ async def choose_meter(call: FlowCall) -> str:
     return "chosen"
 
 
+def reading_context(call: FlowCall, meter, zone: str):  # type: ignore[no-untyped-def]
+    """What recognition may weigh a spoken reading against: the zone's previous reading, the
+    days since, the meter's digits and zones (speech.understanding.ReadingContext)."""
+    from speech.understanding import ReadingContext
+
+    previous = meter.last.get(zone)
+    days = None if previous is None else max((call.today() - previous.taken_on).days, 0)
+    return ReadingContext(previous=None if previous is None else int(previous.value), days=days,
+                          digits=meter.digits, zones=tuple(meter.zones) or ("total",))
+
+
+_DECIMAL = re.compile(r"запят|десят|сотых|\d[.,]\d{1,2}(?!\d)")
+
+
+def _spoken_reading(reply: Reply, zone: str) -> tuple[str, dict[str, str], bool] | None:
+    """(this zone's whole kWh, the other zones said in the same breath, a decimal part was
+    dropped) from a confident spoken reading; None when not one."""
+    if reply.kind != "speech" or reply.confidence < CONFIDENT:
+        return None
+    zones = {z: v for z, v in (reply.zones or {}).items() if v}
+    value = reply.value if reply.value is not None else zones.pop(zone, None)
+    zones.pop(zone, None)
+    if not value:
+        return None
+    whole = re.split(r"[.,]", value, maxsplit=1)[0]
+    dropped = whole != value or bool(_DECIMAL.search(reply.text or ""))
+    if not whole.isdigit():
+        return None
+    others = {z: re.split(r"[.,]", v, maxsplit=1)[0] for z, v in zones.items()}
+    return whole, {z: v for z, v in others.items() if v.isdigit()}, dropped
+
+
 async def enter_reading(call: FlowCall) -> str:
+    """The zone's reading: spoken (read back and confirmed next) or keyed. Two failed spoken
+    answers (not understood, unsure, silence) → the keypad; then the flow's help."""
     meter = _meter(call)
     zone = call.scratch["zones"][call.scratch["zone_index"]]
     if call.count(f"entry:{meter.id}:{zone}") > ENTRY_ATTEMPTS:
         return "fail"
+    said_before = call.scratch.setdefault("spoken_zones", {}).pop(zone, None)
+    if said_before is not None:  # "день … ночь …": this zone was said with the previous one
+        call.scratch.update(entered=said_before, entered_by="voice", decimal_dropped=False)
+        return "entered"
     for attempt in range(3):
-        entered = await call.ask([f"hotline:rd_zone_{zone}"], max_digits=meter.digits + 2, timeout_ms=8000)
-        if entered:
-            call.scratch["entered"] = entered
+        voice = _voice_left(call, "reading")
+        invite = "hotline:rd_or_say_zones" if len(call.scratch["zones"]) > 1 else "hotline:rd_or_say"
+        prompt = [f"hotline:rd_zone_{zone}", *([invite] if voice else [])]
+        reply = await hear(call, prompt, Expect.READING, context=reading_context(call, meter, zone) if voice
+                           else None, max_digits=meter.digits + 2, timeout_ms=8000, keys_only=not voice)
+        if reply.kind == "keys":
+            call.scratch.update(entered=reply.keys, entered_by="keys", decimal_dropped=False)
             return "entered"
+        if voice:
+            spoken = _spoken_reading(reply, zone)
+            if spoken is not None:
+                value, others, dropped = spoken
+                later = call.scratch["zones"][call.scratch["zone_index"] + 1:]
+                call.scratch["spoken_zones"] = {z: v for z, v in others.items() if z in later}
+                call.scratch.update(entered=value, entered_by="voice", decimal_dropped=dropped)
+                call.note("readings", event="spoken", zone=zone, value=value, decimal_dropped=dropped,
+                          with_zones=sorted(call.scratch["spoken_zones"]))
+                return "entered"
+            reasons = _voice_failed(call, "reading", reply)
+        else:
+            reasons = ["hotline:no_input"]
         if attempt < 2:
-            call.preface(["hotline:no_input"])
+            call.preface(reasons)
     return "fail"
+
+
+def forget_spoken(call: FlowCall) -> str:
+    """Entering again: zones said together with the rejected one are not kept either."""
+    call.scratch["spoken_zones"] = {}
+    return "done"
 
 
 def check_format(call: FlowCall) -> str:
@@ -222,7 +349,16 @@ def check_format(call: FlowCall) -> str:
 
 
 def read_back_prompt(call: FlowCall) -> list[str]:
-    return ["hotline:rd_you_entered", *reading_sounds(int(call.scratch["entered"])), "hotline:rd_confirm"]
+    """Always the value that will be stored: "you said" (with the zone on a multi-zone meter)
+    or "you entered"; a spoken decimal part dropped is said so, with the whole kWh kept."""
+    value = reading_sounds(int(call.scratch["entered"]))
+    if call.scratch.get("entered_by") != "voice":
+        return ["hotline:rd_you_entered", *value, "hotline:rd_confirm"]
+    zone = call.scratch["zones"][call.scratch["zone_index"]]
+    intro = ["hotline:rd_decimal_dropped"] if call.scratch.get("decimal_dropped") else ["hotline:rd_you_said"]
+    if len(call.scratch["zones"]) > 1:
+        intro.append(f"hotline:rd_of_zone_{zone}")
+    return [*intro, *value, "hotline:rd_confirm"]
 
 
 def check_against_previous(call: FlowCall) -> str:
@@ -240,9 +376,13 @@ async def store_reading(call: FlowCall) -> str:
     meter = _meter(call)
     zone = call.scratch["zones"][call.scratch["zone_index"]]
     value = int(call.scratch["entered"])
-    reading_id = await call.data.run(call.data.store_reading, meter.id, zone, value, call.linkedid,
-                                     call.caller or "unknown")
-    call.note("readings", event="stored", reading_id=reading_id, meter_id=meter.id, zone=zone, value=value)
+    by = call.caller or "unknown"
+    spoken = call.scratch.get("entered_by") == "voice"
+    # a spoken reading is stored as such (accounts.models.ReadingSource.IVR_VOICE)
+    args = (meter.id, zone, value, call.linkedid, by, *(("ivr_voice",) if spoken else ()))
+    reading_id = await call.data.run(call.data.store_reading, *args)
+    call.note("readings", event="stored", reading_id=reading_id, meter_id=meter.id, zone=zone, value=value,
+              by="voice" if spoken else "keys")
     call.preface(["hotline:rd_saved"])
     call.scratch["zone_index"] += 1
     return "more" if call.scratch["zone_index"] < len(call.scratch["zones"]) else "all_done"
@@ -253,9 +393,16 @@ def replaced_prompt(call: FlowCall) -> list[str]:
     return ["hotline:rd_below_previous", follow]
 
 
+def _yes_no(title: str, prompt, yes: str, no: str) -> VoiceMenu:  # type: ignore[no-untyped-def]
+    """A yes/no question: key 1 or «да» / «верно», key 2 or «нет»; unsure speech is asked
+    again ("I did not catch that"), never taken as a yes."""
+    return VoiceMenu(title, prompt, {"1": yes, "2": no}, {"yes": yes, "no": no}, expect=Expect.YESNO,
+                     invite="hotline:yes_no_or_say", unclear=None)
+
+
 READINGS = FlowDef(
     "readings",
-    title="Передача показаний с клавиатуры",
+    title="Передача показаний (голосом или с клавиатуры; всегда повтор и подтверждение)",
     start="identify",
     nodes={
         "identify": Node(IDENTIFY, {"identified": "choose_meter", "failed": "@failed"}),
@@ -267,18 +414,19 @@ READINGS = FlowDef(
                        {"ok": "read_back", "malformed": "say_malformed", "too_many_digits": "say_too_long"}),
         "say_malformed": Node(Preface("Только цифры", ("hotline:rd_malformed",)), {"done": "enter"}),
         "say_too_long": Node(Preface("Лишние цифры", ("hotline:rd_too_many_digits",)), {"done": "enter"}),
-        "read_back": Node(Menu("Повторить и подтвердить", read_back_prompt, {"1": "confirmed", "2": "reenter"}),
-                          {"confirmed": "validate", "reenter": "enter", "fail": "@failed"}),
+        "read_back": Node(_yes_no("Повторить и подтвердить", read_back_prompt, "confirmed", "reenter"),
+                          {"confirmed": "validate", "reenter": "reenter", "fail": "@failed"}),
+        "reenter": Node(Decide("Ввести заново (голосом или с клавиатуры)", forget_spoken, ("done",)),
+                        {"done": "enter"}),
         "validate": Node(Decide("Сравнить с предыдущими", check_against_previous,
                                 ("ok", "below_previous", "implausible_jump")),
                          {"ok": "store", "below_previous": "below_previous", "implausible_jump": "jump"}),
-        "below_previous": Node(Menu("Меньше предыдущих: замена счётчика?", replaced_prompt,
-                                    {"1": "replaced", "2": "reenter"}),
-                               {"replaced": "@replaced", "reenter": "enter", "fail": "@failed"}),
-        "jump": Node(Menu("Большой расход: подтвердить ещё раз",
-                          lambda call: ["hotline:rd_jump", *read_back_prompt(call)],
-                          {"1": "confirmed", "2": "reenter"}),
-                     {"confirmed": "store", "reenter": "enter", "fail": "@failed"}),
+        "below_previous": Node(_yes_no("Меньше предыдущих: замена счётчика?", replaced_prompt,
+                                       "replaced", "reenter"),
+                               {"replaced": "@replaced", "reenter": "reenter", "fail": "@failed"}),
+        "jump": Node(_yes_no("Большой расход: подтвердить ещё раз",
+                             lambda call: ["hotline:rd_jump", *read_back_prompt(call)], "confirmed", "reenter"),
+                     {"confirmed": "store", "reenter": "reenter", "fail": "@failed"}),
         "store": Node(Do("Сохранить показания", store_reading, ("more", "all_done")),
                       {"more": "enter", "all_done": "thanks"}),
         "thanks": Node(Say("Все показания приняты", ("hotline:rd_all_saved",)), {"done": "@done"}),
@@ -471,6 +619,9 @@ async def after_hours_preface(call: FlowCall) -> str:
     return "done"
 
 
+_IN_HOURS = {"readings": "readings", "balance": "balance", "outages": "outages", "callback": "callback",
+             "operator": "operator", "tariffs": "faq_tariffs", "payment": "faq_payment", "hours": "tell_hours"}
+
 HOTLINE = FlowDef(
     "hotline",
     title="Горячая линия",
@@ -480,14 +631,25 @@ HOTLINE = FlowDef(
                             {"open": "main_menu", "closed": "after_hours_intro"}),
         "after_hours_intro": Node(Do("Часы работы операторов (как настроены)", after_hours_preface),
                                   {"done": "after_hours_menu"}),
-        "main_menu": Node(Menu("Главное меню", "hotline:menu_main",
-                               {"1": "readings", "2": "balance", "3": "outages", "4": "callback", "0": "operator"}),
-                          {"readings": "readings", "balance": "balance", "outages": "outages",
-                           "callback": "callback", "operator": "operator", "fail": "operator"}),
-        "after_hours_menu": Node(Menu("Меню в нерабочее время (Smart IVR)", "hotline:menu_after_hours",
-                                      {"1": "readings", "2": "balance", "3": "outages", "4": "callback"}),
-                                 {"readings": "readings", "balance": "balance", "outages": "outages",
-                                  "callback": "callback_after_hours", "fail": "offer_callback"}),
+        # In hours the menu's keys stay, and the caller may say what they need instead.
+        "main_menu": Node(VoiceMenu("Главное меню", "hotline:menu_main", MAIN_KEYS, INTENT_OUTCOMES),
+                          {**_IN_HOURS, "unclear": "clarify", "fail": "operator"}),
+        "clarify": Node(VoiceMenu("Уточняющий вопрос", "hotline:smart_clarify_in_hours", MAIN_KEYS,
+                                  INTENT_OUTCOMES, invite=None, retries=0),
+                        {**_IN_HOURS, "unclear": "main_menu_keys", "fail": "main_menu_keys"}),
+        "main_menu_keys": Node(Menu("Главное меню (кнопки)", "hotline:menu_main", MAIN_KEYS),
+                               {"readings": "readings", "balance": "balance", "outages": "outages",
+                                "callback": "callback", "operator": "operator", "fail": "operator"}),
+        "faq_tariffs": Node(Do("Ответ о тарифах (файл ответов)", tell_faq("tariffs"), ("told", "none")),
+                            {"told": "more", "none": "need_help"}),
+        "faq_payment": Node(Do("Ответ об оплате (файл ответов)", tell_faq("payment"), ("told", "none")),
+                            {"told": "more", "none": "need_help"}),
+        "tell_hours": Node(Do("Часы работы операторов (по расписанию)", tell_hours), {"done": "more"}),
+        # Out of hours the Smart IVR greets: speech or the after-hours keys (ivr.smart.SMART).
+        "after_hours_menu": Node(SMART, {"readings": "readings", "balance": "balance", "outages": "outages",
+                                         "callback": "callback_after_hours", "operator": "need_help",
+                                         "done": "more", "no_answer": "need_help",
+                                         "fail": "offer_callback"}),
         "readings": Node(READINGS, {"done": "more", "failed": "need_help", "replaced": "need_help",
                                     "no_meters": "need_help"}),
         "balance": Node(BALANCE, {"done": "more", "failed": "need_help", "unavailable": "need_help"}),
@@ -512,8 +674,8 @@ HOTLINE = FlowDef(
         "long_queue_offer": Node(Menu("Длинная очередь: перезвонить?", "hotline:queue_busy_offer",
                                       {"1": "callback", "2": "stay"}),
                                  {"callback": "callback_from_queue", "stay": "operator", "fail": "operator"}),
-        "offer_callback": Node(Menu("Предложить обратный звонок", "hotline:cb_offer_after_hours",
-                                    {"1": "book", "2": "menu"}),
+        "offer_callback": Node(_yes_no("Предложить обратный звонок", "hotline:cb_offer_after_hours",
+                                       "book", "menu"),
                                {"book": "callback_after_hours", "menu": "hours_check", "fail": "goodbye"}),
         "more": Node(Menu("Ещё вопрос?", "hotline:more_or_goodbye", {"1": "menu", "2": "bye"}),
                      {"menu": "hours_check", "bye": "goodbye", "fail": "goodbye"}),
@@ -521,4 +683,4 @@ HOTLINE = FlowDef(
     },
 )
 
-__all__ = ["BALANCE", "HOTLINE", "IDENTIFY", "OUTAGES", "READINGS", "AgiError"]
+__all__ = ["BALANCE", "HOTLINE", "IDENTIFY", "OUTAGES", "READINGS", "SMART", "AgiError"]

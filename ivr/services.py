@@ -119,15 +119,17 @@ class IvrData:
             account = s.get(Account, account_id)
             return None if account is None else _view(s, account)
 
-    def store_reading(self, meter_id: int, zone: str, value: int, linkedid: str, submitted_by: str) -> int:
-        """Store a reading given in a call; ``submitted_by`` (the caller's number) is kept masked:
-        the author is for the audit trail, and the call record (``call_id``) has the full number."""
+    def store_reading(self, meter_id: int, zone: str, value: int, linkedid: str, submitted_by: str,
+                      source: str = ReadingSource.IVR_DTMF) -> int:
+        """Store a reading given in a call (keyed, or spoken and confirmed: ``source``);
+        ``submitted_by`` (the caller's number) is kept masked: the author is for the audit
+        trail, and the call record (``call_id``) has the full number."""
         with self.sessions.begin() as s:
             meter = s.scalar(select(Meter).options(selectinload(Meter.account)).where(Meter.id == meter_id))
             if meter is None:
                 raise LookupError(f"no meter {meter_id}")
             call_id = s.scalar(select(Call.id).where(Call.linkedid == linkedid))
-            reading = record_reading(s, meter, zone, Decimal(value), ReadingSource.IVR_DTMF, call_id=call_id)
+            reading = record_reading(s, meter, zone, Decimal(value), ReadingSource(source), call_id=call_id)
             reading.submitted_by = mask_phone(submitted_by)
             s.flush()
             return int(reading.id)
