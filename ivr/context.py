@@ -6,6 +6,7 @@ menu and question accepts both without the flows changing.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,6 +15,10 @@ from typing import Any, Callable, Protocol
 
 from base.clock import Clock, SystemClock
 from ivr.services import AccountView, IvrData
+from speech.engine import Expect
+from telephony.agi import AgiHangup
+
+log = logging.getLogger("ivr.context")
 
 ALL_KEYS = "0123456789*#"
 INPUT_VAR = "HOTLINE_INPUT"
@@ -37,6 +42,25 @@ class QueueOptions:
     max_wait_s: int = 300
 
 
+@dataclass(frozen=True)
+class Heard:
+    """What a voice question heard (FlowCall.listen).
+
+    kind: ``speech`` (recognised: `value`, `confidence`, `text`, `zones`), ``keys`` (the
+    caller used the keypad: `keys`), ``no_input``, ``overload`` (speech was heard but could not
+    be recognised in time: ask again with the keypad) or ``hangup`` (noted in the trail; the
+    flow ends with AgiHangup as with `ask`).
+    """
+
+    kind: str
+    keys: str = ""
+    value: str | None = None
+    confidence: float = 0.0
+    text: str = ""
+    zones: dict[str, str] | None = None
+    utterance_id: int | None = None
+
+
 @dataclass
 class FlowCall:
     agi: Any
@@ -55,16 +79,21 @@ class FlowCall:
     # () -> (the operators' schedule, the next opening) or None when the hours cannot be read
     operator_hours: Callable[[], tuple[Any, Any] | None] | None = None
     identity: Any = None  # ivr.identification.IdentificationGuard: attempts and lockouts
+    voice: Any = None  # ivr.handlers.VoiceQuestions: None or unavailable -> keys only
     account: AccountView | None = None
     # working state of the flows, reset where they start over
     counters: dict[str, int] = field(default_factory=dict)
     scratch: dict[str, Any] = field(default_factory=dict)
     _input_at: float | None = None
     _preface: list[str] = field(default_factory=list)
+    _step: str = ""  # the flow's last step noted: names the question of an utterance
+    _utterances: int = 0
 
     # -- trail -------------------------------------------------------------------------------
 
     def note(self, kind: str, **data: Any) -> None:
+        if kind == "flow" and data.get("step"):
+            self._step = str(data["step"])
         self.notes.note(self.linkedid, kind, **data)
 
     def now(self) -> datetime:
@@ -127,3 +156,66 @@ class FlowCall:
         result = "".join(ch for ch in result if ch in ALL_KEYS)
         self._input_at = time.monotonic() if result else None
         return result
+
+    async def listen(self, prompt: list[str], expect: Expect, *, context: Any = None,
+                     max_digits: int = 1, timeout_ms: int = 5000, question: str = "") -> Heard:
+        """Ask by voice: play `prompt` and take a spoken answer (barge-in allowed) or keys
+        (ended like `ask`). Speech off, no engine, or a prompt with no audio here: asked with
+        `ask` (keys only), the trail says why. The utterance is kept for audit
+        (speech_utterances); a hangup raises AgiHangup once it is kept."""
+        from speech.listen import Question
+        from speech.prompt_audio import PromptMissing
+
+        question = question or self._step or "question"
+        voice = self.voice
+        if voice is None or not voice.available:
+            reason = voice.reason if voice is not None else "speech is not set up"
+            return await self._keys_instead(prompt, max_digits, timeout_ms, question, reason)
+        names = [*self._preface, *prompt]
+        try:
+            pcm = voice.prompts.joined(names)
+        except PromptMissing as exc:
+            log.error("voice question %s: %s", question, exc)
+            return await self._keys_instead(prompt, max_digits, timeout_ms, question,
+                                            "prompt audio missing")
+        self._preface = []
+        self._responded()
+        listened = await voice.ask(self.agi, Question(pcm, max_digits, timeout_ms, voice.vad))
+        if listened is None:
+            return await self._keys_instead(names, max_digits, timeout_ms, question,
+                                            "audio stream failed")
+        base = {"question": question, "expect": str(expect), "barged_in": listened.barged_in,
+                "played_ms": listened.played_ms, "prompt_ms": listened.prompt_ms}
+        if listened.kind in ("keys", "no_input"):
+            self.note("speech", **base, kind=listened.kind, ended_by=listened.ended_by)
+            self._input_at = time.monotonic() if listened.keys else None
+            return Heard(listened.kind, keys=listened.keys)
+        self._utterances += 1
+        kept = await voice.service.recognise_and_keep(
+            linkedid=self.linkedid, n=self._utterances, question=question, expect=expect,
+            context=context, pcm=listened.audio, ended_by=listened.ended_by,
+            speech_end_at=listened.speech_end_at, recognise=listened.kind == "speech")
+        if listened.kind == "hangup":
+            self.note("speech", **base, kind="hangup", utterance_id=kept.utterance_id)
+            raise AgiHangup(f"{self.linkedid}: the caller hung up during a voice question")
+        rec = kept.recognition
+        if rec is None:
+            self.note("speech", **base, kind="overload", outcome=kept.outcome,
+                      utterance_id=kept.utterance_id, fallback="keys")
+            return Heard("overload", utterance_id=kept.utterance_id)
+        # account numbers are not written into the trail whole
+        shown = rec.value if expect != Expect.NUMBER or rec.value is None else \
+            f"…{rec.value[-2:]} ({len(rec.value)} digits)"
+        self.note("speech", **base, kind="speech", ended_by=listened.ended_by, value=shown,
+                  confidence=round(rec.confidence, 3), ms=round(kept.recognition_ms or rec.ms),
+                  engine=rec.engine, utterance_id=kept.utterance_id)
+        self._input_at = time.monotonic()
+        return Heard("speech", value=rec.value, confidence=rec.confidence, text=rec.text,
+                     zones=rec.zones, utterance_id=kept.utterance_id)
+
+    async def _keys_instead(self, prompt: list[str], max_digits: int, timeout_ms: int,
+                            question: str, reason: str) -> Heard:
+        self.note("speech", question=question, kind="unavailable", reason=reason[:200],
+                  fallback="keys")
+        keys = await self.ask(prompt, max_digits, timeout_ms)
+        return Heard("keys" if keys else "no_input", keys=keys)

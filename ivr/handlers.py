@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from speech.listen import Listened, Question, hear
+from speech.vad import VadConfig
 from telephony.agi import AgiHangup
 from telephony.audiosocket import AudioStream, frame_energy
 
@@ -26,6 +28,92 @@ ECHO_MAX_SECONDS = 20.0
 
 class Notes(Protocol):
     def note(self, linkedid: str, kind: str, **data: Any) -> None: ...  # noqa: E704
+
+
+STREAM_CONNECT_S = 3.0  # AudioSocket returned without its stream connecting: given up after
+STREAM_FINISH_S = 5.0  # the stream connected: its session ends this soon after AudioSocket
+
+
+@dataclass
+class _Waiting:
+    question: Question
+    result: asyncio.Future[Listened]
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class VoiceQuestions:
+    """Voice questions in progress, by AudioSocket stream id: the AGI side starts Asterisk's
+    AudioSocket towards the controller, the audio side (`serve`, from the one AudioSocket
+    server) plays the prompt and listens (speech.listen), then hangs the stream up so the AGI
+    flow goes on.
+
+    `service` (speech.service.SpeechService) is None when speech is off or no engine could be
+    loaded (`reason` says why): voice questions are then asked with the keypad only.
+    """
+
+    address: str  # host:port Asterisk connects to
+    prompts: Any = None  # speech.prompt_audio.PromptAudio
+    service: Any = None
+    reason: str = "speech is not set up"
+    vad: VadConfig = field(default_factory=VadConfig)
+    _waiting: dict[uuid.UUID, _Waiting] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.service is not None and self.prompts is not None
+
+    def ready(self, service: Any) -> None:
+        self.service = service
+        self.reason = ""
+
+    async def ask(self, agi: Any, question: Question) -> Listened | None:
+        """One question over AudioSocket; None when the stream never came (keys instead).
+        Raises AgiHangup when the caller hung up, after the stream's session has ended."""
+        stream_id = uuid.uuid4()
+        waiting = _Waiting(question, asyncio.get_running_loop().create_future())
+        self._waiting[stream_id] = waiting
+        hung_up: AgiHangup | None = None
+        try:
+            try:
+                await agi.exec("AudioSocket", str(stream_id), self.address)
+            except AgiHangup as exc:
+                hung_up = exc
+            if not waiting.connected.is_set():
+                try:
+                    await asyncio.wait_for(waiting.connected.wait(),
+                                           0.2 if hung_up is None else 0.05)
+                except TimeoutError:
+                    if hung_up is not None:
+                        raise hung_up from None
+                    log.error("voice question: AudioSocket %s never connected", stream_id)
+                    return None
+            try:
+                listened = await asyncio.wait_for(asyncio.shield(waiting.result), STREAM_FINISH_S)
+            except TimeoutError:
+                log.error("voice question: stream %s did not finish", stream_id)
+                if hung_up is not None:
+                    raise hung_up from None
+                return None
+            return listened
+        finally:
+            self._waiting.pop(stream_id, None)
+
+    async def serve(self, stream: AudioStream) -> bool:
+        """Run the question `stream` belongs to; False when it belongs to none."""
+        waiting = self._waiting.get(stream.uuid)
+        if waiting is None:
+            return False
+        waiting.connected.set()
+        try:
+            listened = await hear(stream, waiting.question)
+        except Exception as exc:
+            if not waiting.result.done():
+                waiting.result.set_exception(exc)
+            raise
+        if not waiting.result.done():
+            waiting.result.set_result(listened)
+        return True
 
 
 @dataclass
@@ -41,11 +129,16 @@ class HotlineFlows:
     timezone: str = "Europe/Moscow"  # the region's (settings.timezone)
     operator_hours: Any = None  # () -> (schedule, next opening) | None: the after-hours preface
     identity: Any = None  # ivr.identification.IdentificationGuard
+    voice: VoiceQuestions | None = None  # voice questions (FlowCall.listen)
+    test_routes: bool = False  # test stacks: the flows only tests reach
     _expected_audio: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def routes(self) -> dict[str, Any]:
-        return {"hotline": self.hotline, "hotline-callback": self.queue_callback,
-                "voice-check": self.voice_check}
+        routes = {"hotline": self.hotline, "hotline-callback": self.queue_callback,
+                  "voice-check": self.voice_check}
+        if self.test_routes:
+            routes["speech-test"] = self.speech_test
+        return routes
 
     @staticmethod
     def _linkedid(agi: Any) -> str:
@@ -72,6 +165,7 @@ class HotlineFlows:
             timezone=self.timezone,
             operator_hours=self.operator_hours,
             identity=self.identity,
+            voice=self.voice,
         )
         try:
             outcome = await HOTLINE.run(call)
@@ -124,8 +218,38 @@ class HotlineFlows:
         finally:
             self._expected_audio.pop(stream_id, None)
 
+    async def speech_test(self, agi: Any) -> None:
+        """Test stacks only (dialplans/extensions_test.conf.j2, 8809): voice questions in a row
+        until the caller hangs up or is silent, each result noted, then goodbye."""
+        from ivr.context import FlowCall
+        from speech.engine import Expect
+
+        call = FlowCall(
+            agi=agi, linkedid=self._linkedid(agi), caller=_caller_number(agi.env.callerid),
+            sounds=self.sounds, notes=self.notes, data=self.data,
+            operators_open=lambda: False, book_callback=self._book_callback, voice=self.voice,
+        )
+        expect = Expect(agi.env.args[1]) if len(agi.env.args) > 1 and agi.env.args[1] else \
+            Expect.READING
+        try:
+            for n in range(1, 4):
+                call.note("flow", flow="speech-test", step=f"question_{n}")
+                heard = await call.listen(["hotline:disclosure"], expect, max_digits=4,
+                                          timeout_ms=3000)
+                call.note("heard", flow="speech-test", n=n, kind=heard.kind, keys=heard.keys,
+                          value=heard.value, utterance_id=heard.utterance_id)
+                if heard.kind == "no_input":
+                    break
+            await call.say(["hotline:goodbye"])
+            call.note("flow", flow="speech-test", step="end")
+        except AgiHangup:
+            call.note("flow", flow="speech-test", step="caller_hung_up")
+
     async def on_audio(self, stream: AudioStream) -> None:
-        """Echo the caller's voice back and measure it (the speech path's first user)."""
+        """A voice question's stream (VoiceQuestions), or the voice check: echo the caller's
+        voice back and measure it."""
+        if self.voice is not None and await self.voice.serve(stream):
+            return
         linkedid = self._expected_audio.get(stream.uuid)
         if linkedid is None:
             log.warning("audio stream %s for no flow: closing", stream.uuid)
