@@ -57,7 +57,7 @@ class SpeechService:
                 audio = await asyncio.to_thread(to_engine_rate, x, RATE)
                 recognition = await self.pool.recognize(audio, expect, context)
                 outcome = "recognised" if recognition is not None else "overload"
-            except Exception:  # noqa: BLE001 - a broken engine must not end the call
+            except Exception:  # a broken engine must not end the call
                 log.exception("recognition failed (%s, %s)", question, expect)
                 outcome = "failed"
         done_at = time.monotonic()
@@ -67,7 +67,7 @@ class SpeechService:
             utterance_id, path = await asyncio.to_thread(
                 self._keep, linkedid, n, question, expect, x, ended_by, recognition,
                 recognition_ms, outcome)
-        except Exception:  # noqa: BLE001 - the audit copy failing must not end the call
+        except Exception:  # the audit copy failing must not end the call
             log.exception("could not keep the utterance of %s (%s)", question, expect)
             utterance_id, path = None, ""
         return Kept(recognition, outcome, utterance_id, path, recognition_ms)
