@@ -47,7 +47,7 @@ import numpy as np
 
 from speech.audio import load_wav
 
-VERSION = "1"  # bump when the pipeline changes in a way the item list does not show
+VERSION = "2"  # bump when the pipeline changes in a way the item list does not show
 SEED = 20261202
 FESTIVAL_VOICE = "voice_msu_ru_nsh_clunits"
 RATE = 8000
@@ -434,10 +434,12 @@ def _quick(items: list[Item]) -> list[Item]:
         sub = item.expected if item.kind in ("intent", "yesno") else item.voice
         if item.kind == "reading" and item.style in ("zones", "decimal"):
             sub = item.style
+        elif item.kind == "reading" and item.expected and item.expected.startswith("0"):
+            sub = "zeros"
         groups.setdefault((item.kind, item.split, sub), []).append(item)
     chosen: set[str] = set()
     for (kind, _split, sub), members in groups.items():
-        want = per_group[kind] if sub not in ("zones", "decimal") else 1
+        want = per_group[kind] if sub not in ("zones", "decimal", "zeros") else 1
         if kind == "intent":
             want = 2 if _split == "test" else 1
         step = max(1, len(members) // want)
@@ -513,7 +515,7 @@ def _trim(x: np.ndarray, threshold: float = 0.01) -> np.ndarray:
 def _sox_float(x: np.ndarray, rate: int, effects: list[str], out_rate: int = WORK_RATE,
                out: list[str] | None = None) -> np.ndarray:
     """Run float samples through sox effects; returns float32 at out_rate (or writes ``out``)."""
-    cmd = ["sox", "-q", "-t", "f32", "-r", str(rate), "-c", "1", "-"]
+    cmd = ["sox", "-q", "-D", "-R", "-t", "f32", "-r", str(rate), "-c", "1", "-"]
     cmd += out or ["-t", "f32", "-r", str(out_rate), "-c", "1", "-"]
     cmd += [*effects, *(["rate", "-v", str(out_rate)] if not out else [])]
     result = subprocess.run(cmd, input=np.asarray(x, "<f4").tobytes(), capture_output=True,
