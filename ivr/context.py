@@ -80,6 +80,7 @@ class FlowCall:
     operator_hours: Callable[[], tuple[Any, Any] | None] | None = None
     identity: Any = None  # ivr.identification.IdentificationGuard: attempts and lockouts
     voice: Any = None  # ivr.handlers.VoiceQuestions: None or unavailable -> keys only
+    faq: Any = None  # ivr.faq.FaqStore: the FAQ content file's answers (ivr.smart)
     account: AccountView | None = None
     # working state of the flows, reset where they start over
     counters: dict[str, int] = field(default_factory=dict)

@@ -130,6 +130,7 @@ class HotlineFlows:
     operator_hours: Any = None  # () -> (schedule, next opening) | None: the after-hours preface
     identity: Any = None  # ivr.identification.IdentificationGuard
     voice: VoiceQuestions | None = None  # voice questions (FlowCall.listen)
+    faq: Any = None  # ivr.faq.FaqStore: FAQ answers for the Smart IVR
     test_routes: bool = False  # test stacks: the flows only tests reach
     _expected_audio: dict[uuid.UUID, str] = field(default_factory=dict)
 
@@ -166,6 +167,7 @@ class HotlineFlows:
             operator_hours=self.operator_hours,
             identity=self.identity,
             voice=self.voice,
+            faq=self.faq,
         )
         try:
             outcome = await HOTLINE.run(call)
