@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     asr_cache_dir: Path = Field(default=Path.home() / ".cache" / "hotline" / "asr")
     asr_workers: int = 2  # recognitions at once (threads sharing one model)
     # The Smart IVR's answers to typical questions (tariffs, payment): a Russian TOML file staff
-    # edit; re-read when it changes, no restart (ivr.faq). Empty: ivr/content/faq.toml.
-    faq_file: Path | None = None
+    # edit; re-read when it changes, no restart (ivr.faq). A missing file: no FAQ answers.
+    faq_file: Path = Field(default=REPO_ROOT / "ivr" / "content" / "faq.toml")
     # Voice questions (speech/listen.py, ivr FlowCall.listen). Off, or no engine: keys only.
     speech_enabled: bool = True
     speech_max_queue: int = 4  # utterances waiting for a recognition worker; more: keypad
