@@ -21,7 +21,7 @@ from hotline.controller import Controller
 from hours.handlers import OpenWindowsPublisher
 from hours.service import HoursError, HoursService
 from ivr.context import QueueOptions
-from ivr.handlers import HotlineFlows
+from ivr.handlers import HotlineFlows, VoiceQuestions
 from ivr.identification import IdentificationGuard, policy_from
 from ivr.services import IvrData
 from telephony.agi import FastAgiServer
@@ -41,9 +41,12 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     config = CachedConfig(sessions, ttl=settings.config_cache_seconds)
     data = IvrData(sessions, outage_max_age=lambda: outage_max_age(config))
     latency = Samples("prompt_latency_ms")
+    speech_latency = Samples("speech_latency_ms")
+    audiosocket_address = f"{settings.internal_bind_address}:{settings.audiosocket_port}"
+    voice = voice_questions(settings, audiosocket_address)
     flows = HotlineFlows(
         sounds=settings.pbx_sounds_path,
-        audiosocket_address=f"{settings.internal_bind_address}:{settings.audiosocket_port}",
+        audiosocket_address=audiosocket_address,
         notes=tracker,
         data=data,
         operators_open=operators_open(settings, config, clock),
@@ -54,6 +57,8 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         operator_hours=operator_hours(settings, config, clock),
         identity=IdentificationGuard(sessions, clock, settings.console_secret_key.encode(),
                                      lambda: policy_from(config.get("identification"))),
+        voice=voice,
+        test_routes=settings.env == "test",
     )
     hours = HoursService(config, clock)
     windows = OpenWindowsPublisher(lambda: hours.schedule("operators"), settings.timezone, clock)
@@ -78,10 +83,11 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     dialer = build_dialer(settings, ami=ami, sessions=sessions, redis=redis, clock=clock, config=config)
     return Controller(
         ami=ami, agi=agi, audio=audio, tracker=tracker, redis=redis,
-        background=[lambda: flush_forever([latency], redis, settings.redis_prefix),
+        background=[lambda: flush_forever([latency, speech_latency], redis, settings.redis_prefix),
+                    lambda: load_speech(settings, voice, sessions, clock, redis, speech_latency),
                     lambda: windows.run(ami),
                     *([dialer.run] if dialer is not None else [])],
-        closers=[data.close],
+        closers=[data.close, lambda: voice.service.close() if voice.service else None],
     )
 
 
@@ -140,3 +146,57 @@ def queue_options(config: CachedConfig) -> QueueOptions:
         long_queue=int(doc.get("long_queue", 5)),
         max_wait_s=int(doc.get("max_wait_s", QueueOptions.max_wait_s)),
     )
+
+
+def voice_questions(settings: Settings, address: str) -> VoiceQuestions:
+    """Voice questions (FlowCall.listen): the prompts as audio the controller plays itself —
+    ours from the instance's sounds folder, the Russian pack's from the PBX root filesystem
+    (not on this host when the PBX runs in a container: questions using pack sounds are then
+    asked with keys). Keys only until `load_speech` has the engine."""
+    from hotline.stack.pbx import rootfs_path
+    from speech.prompt_audio import PromptAudio, pack_folder
+
+    pack = None if settings.pbx_mount else pack_folder(rootfs_path(settings))
+    voice = VoiceQuestions(address, PromptAudio(settings.pbx_instance_dir / "sounds", pack))
+    voice.reason = ("speech is off (speech_enabled = false)" if not settings.speech_enabled
+                    else "the speech engine is loading")
+    return voice
+
+
+async def load_speech(settings: Settings, voice: VoiceQuestions, sessions, clock: Clock,  # type: ignore[no-untyped-def]
+                      redis, latency: Samples) -> None:
+    """Load the engine off the event loop (the controller serves calls meanwhile, keys only),
+    then let voice questions use it. A missing engine or model is logged with what to
+    install; the questions stay keys-only. Readiness is published in Redis (`<prefix>:state`
+    `speech`: the engine's name or "unavailable: why")."""
+    import asyncio
+
+    from speech.engine import EngineUnavailable
+    from speech.model_store import open_engine
+    from speech.pool import RecognitionPool
+    from speech.service import SpeechService
+
+    if not settings.speech_enabled:
+        state = "off"
+    else:
+        try:
+            engine = await asyncio.to_thread(open_engine, settings)
+        except EngineUnavailable as exc:
+            voice.reason = f"speech engine unavailable: {exc}"
+            log.error("%s (voice questions use the keypad)", voice.reason)
+            state = f"unavailable: {exc}"
+        except Exception as exc:  # a broken model must not stop the controller
+            voice.reason = f"speech engine failed to load: {exc}"
+            log.exception("speech engine failed to load (voice questions use the keypad)")
+            state = f"unavailable: {exc}"
+        else:
+            pool = RecognitionPool(lambda: engine, workers=settings.asr_workers,
+                                   max_queue=settings.speech_max_queue,
+                                   max_wait_s=settings.speech_max_wait_s, latency=latency)
+            voice.ready(SpeechService(pool, sessions, settings.data_dir, clock))
+            state = getattr(engine, "name", "ready")
+            log.info("speech ready: %s, %d workers", state, pool.workers)
+    try:
+        await redis.hset(f"{settings.redis_prefix}:state", "speech", state[:300])
+    except Exception as exc:  # noqa: BLE001 - best effort, as the metrics
+        log.debug("could not publish the speech state: %s", exc)
