@@ -21,6 +21,7 @@ from hotline.controller import Controller
 from hours.handlers import OpenWindowsPublisher
 from hours.service import HoursError, HoursService
 from ivr.context import QueueOptions
+from ivr.faq import FaqStore
 from ivr.handlers import HotlineFlows, VoiceQuestions
 from ivr.identification import IdentificationGuard, policy_from
 from ivr.services import IvrData
@@ -44,6 +45,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
     speech_latency = Samples("speech_latency_ms")
     audiosocket_address = f"{settings.internal_bind_address}:{settings.audiosocket_port}"
     voice = voice_questions(settings, audiosocket_address)
+    faq = faq_store(settings)
     flows = HotlineFlows(
         sounds=settings.pbx_sounds_path,
         audiosocket_address=audiosocket_address,
@@ -58,6 +60,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         identity=IdentificationGuard(sessions, clock, settings.console_secret_key.encode(),
                                      lambda: policy_from(config.get("identification"))),
         voice=voice,
+        faq=faq,
         test_routes=settings.env == "test",
     )
     hours = HoursService(config, clock)
@@ -86,6 +89,7 @@ def build_controller(settings: Settings, clock: Clock | None = None) -> Controll
         background=[lambda: flush_forever([latency, speech_latency], redis, settings.redis_prefix),
                     lambda: load_speech(settings, voice, sessions, clock, redis, speech_latency),
                     lambda: windows.run(ami),
+                    faq.watch,
                     *([dialer.run] if dialer is not None else [])],
         closers=[data.close, lambda: voice.service.close() if voice.service else None],
     )
@@ -200,3 +204,11 @@ async def load_speech(settings: Settings, voice: VoiceQuestions, sessions, clock
         await redis.hset(f"{settings.redis_prefix}:state", "speech", state[:300])
     except Exception as exc:  # noqa: BLE001 - best effort, as the metrics
         log.debug("could not publish the speech state: %s", exc)
+
+
+def faq_store(settings: Settings) -> FaqStore:
+    """The Smart IVR's FAQ answers: the content file (settings.faq_file), rendered into the
+    instance's sounds folder when it changes (watched in the background, no restart)."""
+    from hotline.stack.stack import prompts_cache
+
+    return FaqStore(settings.faq_file, settings.pbx_instance_dir / "sounds", prompts_cache(settings))
