@@ -194,8 +194,9 @@ def _seed_demo(settings: Settings) -> None:
 def flows() -> None:
     """Print the hotline's call flows as declared (states, and where each answer leads)."""
     from ivr.hotline import BALANCE, HOTLINE, IDENTIFY, OUTAGES, READINGS
+    from ivr.smart import SMART
 
-    for flow in (HOTLINE, IDENTIFY, READINGS, BALANCE, OUTAGES):
+    for flow in (HOTLINE, SMART, IDENTIFY, READINGS, BALANCE, OUTAGES):
         typer.echo(flow.describe())
         typer.echo("")
 
