@@ -66,7 +66,6 @@ RUSSIAN_GRAMMARS: dict[Expect, list[str] | None] = {
     Expect.INTENT: None,
 }
 DEFAULT_ALTERNATIVES = {Expect.READING: 5, Expect.NUMBER: 5, Expect.YESNO: 3, Expect.INTENT: 3}
-_CHUNK_S = 0.2  # transcribe() feeds the recogniser in chunks of this length
 
 
 def load_model(folder: str | Path):  # -> vosk.Model
@@ -161,10 +160,9 @@ class VoskEngine:
         audio = as_engine_audio(audio)
         samples = resample(audio, SAMPLE_RATE, self.rate) if self.rate != SAMPLE_RATE else audio
         stream = self.stream(expect, self.rate)
-        pcm = float_to_pcm16(samples)
-        step = 2 * int(_CHUNK_S * self.rate)
-        for i in range(0, len(pcm), step):
-            stream.accept(pcm[i:i + step])
+        # The utterance was already cut by the endpointer: fed whole, so that Vosk does not
+        # split it at a pause into segments (which would leave one joined hypothesis, no N-best)
+        stream.accept(float_to_pcm16(samples))
         transcript = stream.result()
         return Transcript(transcript.hypotheses, self.name,
                           int(round(audio.size * 1000 / SAMPLE_RATE)),
