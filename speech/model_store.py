@@ -288,6 +288,8 @@ def download(url: str, dest: Path, *, progress: Callable[[int, int | None], None
                         progress(done, total)
             if total is not None and done != total:
                 raise ModelInstallError(f"{url}: the download stopped at {done} of {total} bytes")
+    except urllib.error.HTTPError as exc:
+        raise ModelInstallError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         if isinstance(exc, ModelInstallError):
             raise
