@@ -25,9 +25,14 @@ class DecodeOptions:
     pad_s: float = 2.0
 
 
+# Measured on the test set's dev split (understanding.py weighs the N-best): beam 10 with 10
+# hypotheses puts the right reading among the candidates more often than beam 5 (53 % vs 48 %
+# of dev readings in the top five, 44 % vs 43 % exact with the previous reading). An initial
+# prompt of digits ("12345. 00123.") gained 2 points on readings but lost every zone reading
+# ("день ... ночь ..." came back as digits only); none is set. Padding: see pad_s.
 _TABLE: dict[Expect, DecodeOptions] = {
-    Expect.READING: DecodeOptions(beam_size=5, num_hypotheses=5, max_length=40),
-    Expect.NUMBER: DecodeOptions(beam_size=5, num_hypotheses=5, max_length=40),
+    Expect.READING: DecodeOptions(beam_size=10, num_hypotheses=10, max_length=40),
+    Expect.NUMBER: DecodeOptions(beam_size=10, num_hypotheses=10, max_length=40),
     Expect.YESNO: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=12),
     Expect.INTENT: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=64),
 }

@@ -202,6 +202,7 @@ def _trim(run: list[Atom]) -> list[Atom]:
 
 # --- parsing a run into digit strings ---------------------------------------------------------
 
+ADD_COST = 0.4  # log-prior cost of reading "8500 67" as 8567 rather than 850067
 GROUP_COST = 2.0  # log-prior cost of splitting what could be one number into two groups
 _MAX_PARSES = 64
 
@@ -273,10 +274,10 @@ def _parse_run(run: list[Atom]) -> list[tuple[list[str], float, str | None]]:
         if a.kind in ("DEC", "AND"):
             frac = "".join(_digits_of(run[i + 1:]))
             if groups:
-                c = 0.0 if a.kind == "DEC" else 0.7
+                c = 0.0 if a.kind == "DEC" else 1.0
                 results.append((groups, cost + c, frac or "0"))
-                if a.kind == "AND":  # "и" also joins ("сто и пять"): read on, ignoring it
-                    rec(i + 1, groups, cost + 0.7)
+                if a.kind == "AND":  # "и" also joins ("8500 и 67"): read on, ignoring it
+                    rec(i + 1, groups, cost + 0.3)
             else:
                 rec(i + 1, groups, cost)
             return
@@ -382,6 +383,11 @@ def _expand_groups(groups: list[str]) -> list[tuple[str, float, str | None]]:
                 continue
             for a, c, f in alts:
                 nxt.append((digits + a, cost + c, f))
+                # "8500 и 67", "60, 1, 412": Whisper splits one number into addends; a group
+                # that fits in the zeros the digits so far end with adds to them
+                zeros = len(digits) - len(digits.rstrip("0"))
+                if g_i and digits.strip("0") and a.lstrip("0") and len(a) <= zeros:
+                    nxt.append((digits[: len(digits) - len(a)] + a, cost + c + ADD_COST, f))
         outs = nxt
     return outs
 
