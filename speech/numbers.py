@@ -88,6 +88,7 @@ _ZONE_WORDS = {
     "ночное": ZONE_NIGHT, "ночного": ZONE_NIGHT, "ночью": ZONE_NIGHT,
     "т1": ZONE_DAY, "т2": ZONE_NIGHT, "t1": ZONE_DAY, "t2": ZONE_NIGHT,
 }
+_NIGHT_MISHEARD = {"но", "ноч", "моч", "ночи", "нош", "мочь", "точь"}
 _ZONE_T = {"т", "t", "тариф", "те", "тэ"}  # "т один", "тариф два"
 
 
@@ -138,7 +139,7 @@ def number_word(word: str) -> tuple[str, int] | None:
 def _split_glued(word: str) -> list[tuple[str, int]] | None:
     """'двадцатьпять' → two number words (Whisper sometimes glues them)."""
     for i in range(3, len(word) - 2):
-        a, b = word[:i], word[i:]
+        a, b = _ALIASES.get(word[:i], word[:i]), _ALIASES.get(word[i:], word[i:])
         if a in _NUMBER_WORDS and b in _NUMBER_WORDS:
             return [_NUMBER_WORDS[a], _NUMBER_WORDS[b]]
     return None
@@ -320,7 +321,22 @@ def _digit_alternatives(token: str) -> list[tuple[str, float, str | None]]:
         if thousands:
             return [(joined, 0.0, None), (nums[0], 1.2, nums[1])]
         return [(nums[0], 0.0, nums[1]), (joined, 1.0, None)]
-    return [(joined, 0.0 if thousands else 0.5, None)]
+    out = [(joined, 0.0 if thousands else 0.5, None)]
+    added = _added(nums)  # "530,760,4": Whisper's addends inside one token
+    if added != joined:
+        out.append((added, 0.5 if thousands else 0.4, None))
+    return out
+
+
+def _added(parts: list[str]) -> str:
+    acc = parts[0]
+    for p in parts[1:]:
+        zeros = len(acc) - len(acc.rstrip("0"))
+        if acc.strip("0") and p.lstrip("0") and len(p) <= zeros:
+            acc = acc[: len(acc) - len(p)] + p
+        else:
+            acc += p
+    return acc
 
 
 @dataclass(frozen=True)
@@ -414,6 +430,8 @@ def split_zones(text: str) -> dict[str, str] | None:
             elif n in ("2", "два", "второй"):
                 marks.append((i, i + 2, ZONE_NIGHT))
                 i += 1
+        elif t in _NIGHT_MISHEARD and marks and marks[-1][2] == ZONE_DAY:
+            marks.append((i, i + 1, ZONE_NIGHT))  # "день 14,962, но 17,711": "ночь" misheard
         elif re.fullmatch(r"[тt][12]", t):
             marks.append((i, i + 1, ZONE_DAY if t.endswith("1") else ZONE_NIGHT))
         elif re.fullmatch(r"[тt]-?[12]\d+", t):  # "т112345": the marker glued to the number
