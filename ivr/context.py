@@ -188,7 +188,7 @@ class FlowCall:
         base = {"question": question, "expect": str(expect), "barged_in": listened.barged_in,
                 "played_ms": listened.played_ms, "prompt_ms": listened.prompt_ms}
         if listened.kind in ("keys", "no_input"):
-            self.note("speech", **base, kind=listened.kind, ended_by=listened.ended_by)
+            self.note("speech", **base, heard=listened.kind, ended_by=listened.ended_by)
             self._input_at = time.monotonic() if listened.keys else None
             return Heard(listened.kind, keys=listened.keys)
         self._utterances += 1
@@ -197,17 +197,17 @@ class FlowCall:
             context=context, pcm=listened.audio, ended_by=listened.ended_by,
             speech_end_at=listened.speech_end_at, recognise=listened.kind == "speech")
         if listened.kind == "hangup":
-            self.note("speech", **base, kind="hangup", utterance_id=kept.utterance_id)
+            self.note("speech", **base, heard="hangup", utterance_id=kept.utterance_id)
             raise AgiHangup(f"{self.linkedid}: the caller hung up during a voice question")
         rec = kept.recognition
         if rec is None:
-            self.note("speech", **base, kind="overload", outcome=kept.outcome,
+            self.note("speech", **base, heard="overload", outcome=kept.outcome,
                       utterance_id=kept.utterance_id, fallback="keys")
             return Heard("overload", utterance_id=kept.utterance_id)
         # account numbers are not written into the trail whole
         shown = rec.value if expect != Expect.NUMBER or rec.value is None else \
             f"…{rec.value[-2:]} ({len(rec.value)} digits)"
-        self.note("speech", **base, kind="speech", ended_by=listened.ended_by, value=shown,
+        self.note("speech", **base, heard="speech", ended_by=listened.ended_by, value=shown,
                   confidence=round(rec.confidence, 3), ms=round(kept.recognition_ms or rec.ms),
                   engine=rec.engine, utterance_id=kept.utterance_id)
         self._input_at = time.monotonic()
@@ -216,7 +216,7 @@ class FlowCall:
 
     async def _keys_instead(self, prompt: list[str], max_digits: int, timeout_ms: int,
                             question: str, reason: str) -> Heard:
-        self.note("speech", question=question, kind="unavailable", reason=reason[:200],
+        self.note("speech", question=question, heard="unavailable", reason=reason[:200],
                   fallback="keys")
         keys = await self.ask(prompt, max_digits, timeout_ms)
         return Heard("keys" if keys else "no_input", keys=keys)

@@ -238,7 +238,7 @@ class HotlineFlows:
                 call.note("flow", flow="speech-test", step=f"question_{n}")
                 heard = await call.listen(["hotline:disclosure"], expect, max_digits=4,
                                           timeout_ms=3000)
-                call.note("heard", flow="speech-test", n=n, kind=heard.kind, keys=heard.keys,
+                call.note("heard", flow="speech-test", n=n, heard=heard.kind, keys=heard.keys,
                           value=heard.value, utterance_id=heard.utterance_id)
                 if heard.kind == "no_input":
                     break

@@ -102,25 +102,31 @@ class _Session:
     # -- playing ---------------------------------------------------------------------------
 
     async def _play(self) -> None:
+        """The prompt, then silence, each frame on time until the question ends.
+
+        Silence is sent too: Asterisk's AudioSocket application gives up (and hangs the call
+        up) after 2 s with no frame either way, and a caller's phone may send none."""
         loop = asyncio.get_running_loop()
         start = loop.time()
+        i = 0
         try:
-            for i, frame in enumerate(self.frames):
-                if self.stop_playing.is_set():
-                    return
+            while True:
                 delay = start + i * FRAME_MS / 1000 - LEAD_S - loop.time()
-                if delay > 0:
+                if delay > 0 and self.playing:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.stop_playing.wait(), delay)
-                    if self.stop_playing.is_set():
-                        return
-                await self.stream.send(frame)
-                self.sent += 1
-            # the last frame is heard LEAD_S later: the question's clock starts then
-            remaining = start + len(self.frames) * FRAME_MS / 1000 - loop.time()
-            if remaining > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop_playing.wait(), remaining)
+                elif delay > 0:
+                    await asyncio.sleep(delay)
+                if self.playing and i < len(self.frames):
+                    await self.stream.send(self.frames[i])
+                    self.sent += 1
+                else:
+                    if not self.prompt_done.is_set() and (
+                            self.stop_playing.is_set()
+                            or loop.time() >= start + len(self.frames) * FRAME_MS / 1000):
+                        self.prompt_done.set()  # stopped, or its last frame has been heard
+                    await self.stream.send(SILENT_FRAME)
+                i += 1
         except Exception as exc:  # noqa: BLE001 - the stream closed: the reader sees it too
             log.debug("playback ended: %s", exc)
         finally:

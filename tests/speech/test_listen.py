@@ -40,7 +40,8 @@ class Peer:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.audio_at: list[float] = []  # arrival time of each audio frame from the server
+        self.audio_at: list[float] = []  # arrival time of each audible frame from the server
+        self.silence_at: list[float] = []  # ... and of each silent one (keeping the line alive)
         self.hangup_at: float | None = None
         self.closed_at: float | None = None
         self.started = 0.0
@@ -86,7 +87,8 @@ class Peer:
                 return
             for frame in parser.feed(data):
                 if isinstance(frame, Audio):
-                    self.audio_at.append(time.monotonic() - self.started)
+                    at = time.monotonic() - self.started
+                    (self.audio_at if any(frame.pcm) else self.silence_at).append(at)
                 elif isinstance(frame, Hangup):
                     self.hangup_at = time.monotonic() - self.started
 
@@ -119,6 +121,9 @@ async def test_prompt_is_paced_and_silence_is_no_input() -> None:
     assert 0.85 < peer.audio_at[-1] < 1.3, peer.audio_at[-1]
     # no input counted from the prompt's end: hangup frame about 1 s after it
     assert peer.hangup_at is not None and 1.9 < peer.hangup_at < 2.5, peer.hangup_at
+    # silence meanwhile, in real time (Asterisk's AudioSocket gives up after 2 s without frames)
+    gaps = np.diff(peer.silence_at)
+    assert len(peer.silence_at) >= 40 and gaps.max() < 0.1, (len(peer.silence_at), gaps.max())
 
 
 async def test_speech_after_the_prompt_ends_on_silence() -> None:
