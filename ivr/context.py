@@ -191,6 +191,9 @@ class FlowCall:
             self.note("speech", **base, heard=listened.kind, ended_by=listened.ended_by)
             self._input_at = time.monotonic() if listened.keys else None
             return Heard(listened.kind, keys=listened.keys)
+        if listened.kind == "hangup" and not listened.audio:
+            self.note("speech", **base, heard="hangup", utterance_id=None)
+            raise AgiHangup(f"{self.linkedid}: the caller hung up during a voice question")
         self._utterances += 1
         kept = await voice.service.recognise_and_keep(
             linkedid=self.linkedid, n=self._utterances, question=question, expect=expect,
