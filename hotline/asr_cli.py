@@ -105,7 +105,8 @@ def models_list(
     catalogue of Vosk models `install` knows."""
     settings = Settings()
     installed = model_store.list_models(settings, deep=verify)
-    typer.echo(f"Installed (Whisper in {settings.asr_cache_dir}, Vosk in {settings.asr_models_dir}):")
+    typer.echo(f"Installed (Whisper in {settings.asr_cache_dir}, "
+               f"Vosk in {settings.asr_models_dir}):")
     if not installed:
         typer.echo("  none")
     for m in installed:
@@ -136,9 +137,11 @@ def models_install(
                     fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     if entry is None or url or sha256:
+        # a catalogued model fetched from elsewhere (a mirror, a file copied over) is still
+        # the catalogued file: its pinned size and hash hold
         entry = model_store.CatalogueEntry(
-            name, url or entry.url, entry.size if entry and not url else None,
-            (sha256.lower() if sha256 else entry.sha256 if entry and not url else None),
+            name, url or entry.url, entry.size if entry else None,
+            sha256.lower() if sha256 else entry.sha256 if entry else None,
             entry.note if entry else "given by --url")
     last = [0.0]
 
