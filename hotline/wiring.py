@@ -200,10 +200,21 @@ async def load_speech(settings: Settings, voice: VoiceQuestions, sessions, clock
             voice.ready(SpeechService(pool, sessions, settings.data_dir, clock))
             state = getattr(engine, "name", "ready")
             log.info("speech ready: %s, %d workers", state, pool.workers)
+    key = f"{settings.redis_prefix}:state"
     try:
-        await redis.hset(f"{settings.redis_prefix}:state", "speech", state[:300])
+        await redis.hset(key, "speech", state[:300])
     except Exception as exc:  # noqa: BLE001 - best effort, as the metrics
         log.debug("could not publish the speech state: %s", exc)
+    if voice.service is None:
+        return
+    import json
+
+    while True:  # the pool's queue depth, busy workers and average work, every 5 s
+        await asyncio.sleep(5)
+        try:
+            await redis.hset(key, "speech_pool", json.dumps(voice.service.pool.stats()))
+        except Exception as exc:  # noqa: BLE001 - best effort, as the metrics
+            log.debug("could not publish the speech pool's state: %s", exc)
 
 
 def faq_store(settings: Settings) -> FaqStore:

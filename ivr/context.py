@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from typing import Any, Callable, Protocol
 
 from base.clock import Clock, SystemClock
 from ivr.services import AccountView, IvrData
@@ -70,7 +71,7 @@ class FlowCall:
     notes: Notes
     data: IvrData
     operators_open: Callable[[], bool]
-    book_callback: Callable[["FlowCall", str], Any]  # async (call, source) -> CallbackResult
+    book_callback: Callable[[FlowCall, str], Any]  # async (call, source) -> CallbackResult
     queue: QueueOptions = field(default_factory=QueueOptions)
     latency: Latency | None = None
     # Time is injected (base.clock): "today" for readings, "now" for outages and balance dates.
@@ -213,6 +214,9 @@ class FlowCall:
         self.note("speech", **base, heard="speech", ended_by=listened.ended_by, value=shown,
                   confidence=round(rec.confidence, 3), ms=round(kept.recognition_ms or rec.ms),
                   engine=rec.engine, utterance_id=kept.utterance_id)
+        log.info("voice question %s (%s): recognised in %.0f ms from the end of speech "
+                 "(engine %s, confidence %.2f)", question, expect, kept.recognition_ms or rec.ms,
+                 rec.engine, rec.confidence)
         self._input_at = time.monotonic()
         return Heard("speech", value=rec.value, confidence=rec.confidence, text=rec.text,
                      zones=rec.zones, utterance_id=kept.utterance_id)
