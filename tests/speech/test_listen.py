@@ -49,7 +49,7 @@ class Peer:
     async def run(self, script: list[tuple[str, object]]) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         self.started = time.monotonic()
-        writer.write(encode_uuid(uuid.uuid4()))
+        writer.write(encode_uuid(getattr(self, "stream_id", None) or uuid.uuid4()))
         listener = asyncio.create_task(self._listen(reader))
         try:
             for kind, value in script:
@@ -174,3 +174,140 @@ async def test_hangup_mid_utterance_keeps_the_partial_audio() -> None:
     heard, _ = await ask(q, [("audio", silence(0.5) + tone(0.8)), ("hangup", None)])
     assert heard.kind == "hangup" and heard.ended_by == "hangup"
     assert 0.7 <= len(heard.audio) / 16000 <= 1.2, len(heard.audio) / 16000
+
+
+# ---- FlowCall.listen: the AGI side, the audio side and the audit record together ---------------
+
+
+class FakeAgi:
+    """The AGI side of Asterisk: `AudioSocket` connects a fake peer with the stream's id."""
+
+    def __init__(self, script: list[tuple[str, object]] | None = None, keys: str = "") -> None:
+        self.script = script or []
+        self.keys = keys
+        self.commands: list[tuple[str, ...]] = []
+
+    async def exec(self, app: str, *args: str) -> None:
+        self.commands.append((app, *args))
+        if app == "AudioSocket":
+            stream_id, address = args
+            _, port = address.rsplit(":", 1)
+            peer = Peer(int(port))
+            peer.stream_id = uuid.UUID(stream_id)  # type: ignore[attr-defined]
+            await peer.run(self.script)
+
+    async def get_variable(self, name: str) -> str:
+        return self.keys
+
+
+class Trail:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict]] = []
+
+    def note(self, linkedid: str, kind: str, **data: object) -> None:
+        self.events.append((kind, data))
+
+
+def flow_call(agi: FakeAgi, voice: object, trail: Trail):  # type: ignore[no-untyped-def]
+    from ivr.context import FlowCall
+
+    return FlowCall(agi=agi, linkedid="1700000000.42", caller="", sounds="/sounds", notes=trail,
+                    data=None, operators_open=lambda: False, book_callback=None,  # type: ignore[arg-type]
+                    voice=voice)
+
+
+async def test_listen_asks_with_keys_when_speech_is_off() -> None:
+    from ivr.handlers import VoiceQuestions
+    from speech.engine import Expect
+
+    trail = Trail()
+    agi = FakeAgi(keys="7")
+    voice = VoiceQuestions("127.0.0.1:9", reason="speech is off (speech_enabled = false)")
+    heard = await flow_call(agi, voice, trail).listen(["hotline:q"], Expect.YESNO)
+    assert (heard.kind, heard.keys) == ("keys", "7")
+    assert agi.commands == [("Read", "HOTLINE_INPUT,/sounds/q,1,,1,5")]
+    assert ("speech", {"question": "question", "heard": "unavailable", "fallback": "keys",
+                       "reason": "speech is off (speech_enabled = false)"}) in trail.events
+
+
+async def _voice(tmp_path, pool_closed: bool = False):  # type: ignore[no-untyped-def]
+    import hotline.db.models  # noqa: F401 - every table
+    from base.db import Base, make_engine, make_session_factory
+    from ivr.handlers import VoiceQuestions
+    from speech.audio import pcm16_to_float, write_wav
+    from speech.engine import Hypothesis, Transcript
+    from speech.pool import RecognitionPool
+    from speech.prompt_audio import PromptAudio
+    from speech.service import SpeechService
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    Base.metadata.create_all(engine)
+    sessions = make_session_factory(engine)
+    (tmp_path / "sounds").mkdir()
+    write_wav(tmp_path / "sounds" / "q.wav", pcm16_to_float(tone(0.4, -20)), 8000)
+
+    class Engine:
+        name = "fake"
+
+        def transcribe(self, audio, expect):  # type: ignore[no-untyped-def]
+            return Transcript((Hypothesis(f"{len(audio) // 1600}", 0.7),), "fake", 0, 1.0)
+
+    class Understood:
+        def __init__(self, text: str) -> None:
+            self.text, self.value, self.confidence = text, text, 0.7
+            self.alternatives, self.zones = (), None
+
+    pool = RecognitionPool(Engine, understand=lambda t, e, c: Understood(t.text))
+    if pool_closed:
+        pool.close()
+    server = AudioSocketServer("127.0.0.1", 0, lambda s: voice.serve(s))
+    await server.start()
+    voice = VoiceQuestions(f"127.0.0.1:{server.port}", PromptAudio(tmp_path / "sounds", None))
+    voice.ready(SpeechService(pool, sessions, tmp_path / "data"))
+    return voice, server, sessions
+
+
+async def test_listen_recognises_and_keeps_the_utterance(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from speech.engine import Expect
+    from speech.models import SpeechUtterance
+
+    voice, server, sessions = await _voice(tmp_path)
+    try:
+        trail = Trail()
+        agi = FakeAgi([("audio", silence(0.6) + tone(1.0) + silence(1.5))])
+        call = flow_call(agi, voice, trail)
+        call.note("flow", step="ask_reading")
+        heard = await call.listen(["hotline:q"], Expect.READING)
+    finally:
+        await server.stop()
+    assert heard.kind == "speech" and heard.utterance_id is not None
+    # the fake engine says how many 100 ms of 16 kHz audio it was given: the utterance with
+    # its pre-roll and the end-of-speech silence
+    assert 15 <= int(heard.value) <= 22, heard.value
+    with sessions() as db:
+        row = db.get(SpeechUtterance, heard.utterance_id)
+    assert (row.linkedid, row.question, row.expect, row.outcome, row.engine) == (
+        "1700000000.42", "ask_reading", "reading", "recognised", "fake")
+    assert row.path.endswith("1700000000.42-1.wav") and row.recognition_ms is not None
+    assert (tmp_path / "data" / row.path).is_file()
+    said = next(d for k, d in trail.events if k == "speech")
+    assert said["heard"] == "speech" and said["value"] == heard.value
+
+
+async def test_listen_overloaded_keeps_the_audio_and_says_overload(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from speech.engine import Expect
+    from speech.models import SpeechUtterance
+
+    voice, server, sessions = await _voice(tmp_path, pool_closed=True)
+    try:
+        trail = Trail()
+        agi = FakeAgi([("audio", silence(0.6) + tone(1.0) + silence(1.5))])
+        heard = await flow_call(agi, voice, trail).listen(["hotline:q"], Expect.NUMBER)
+    finally:
+        await server.stop()
+    assert heard.kind == "overload" and heard.utterance_id is not None
+    with sessions() as db:
+        row = db.get(SpeechUtterance, heard.utterance_id)
+    assert row.outcome == "overload" and row.text is None
+    said = next(d for k, d in trail.events if k == "speech")
+    assert said["heard"] == "overload" and said["fallback"] == "keys"
