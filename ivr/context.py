@@ -215,8 +215,9 @@ class FlowCall:
                   confidence=round(rec.confidence, 3), ms=round(kept.recognition_ms or rec.ms),
                   engine=rec.engine, utterance_id=kept.utterance_id)
         log.info("voice question %s (%s): recognised in %.0f ms from the end of speech "
-                 "(engine %s, confidence %.2f)", question, expect, kept.recognition_ms or rec.ms,
-                 rec.engine, rec.confidence)
+                 "(engine %s, confidence %.2f; prompt played %d of %d ms)", question, expect,
+                 kept.recognition_ms or rec.ms, rec.engine, rec.confidence, listened.played_ms,
+                 listened.prompt_ms)
         self._input_at = time.monotonic()
         return Heard("speech", value=rec.value, confidence=rec.confidence, text=rec.text,
                      zones=rec.zones, utterance_id=kept.utterance_id)
