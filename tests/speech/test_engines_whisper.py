@@ -108,28 +108,36 @@ def test_empty_audio_gives_no_hypotheses(engine: WhisperEngine) -> None:
     assert transcript.hypotheses == () and transcript.text == "" and transcript.audio_ms == 0
 
 
-def test_two_workers_decode_at_once(engine: WhisperEngine, clips) -> None:
-    """One model with inter_threads=2 serves two threads: the same answers as one at a time,
-    and two decodes together take clearly less than twice one."""
-    audio = clips["number"]
-    expected = engine.transcribe(audio, Expect.NUMBER).hypotheses
-    singles = []
-    for _ in range(3):
-        started = time.perf_counter()
-        engine.transcribe(audio, Expect.NUMBER)
-        singles.append(time.perf_counter() - started)
+def concurrency(engine: WhisperEngine, audio: np.ndarray, callers: int) -> tuple[int, int, list]:
+    """Run `callers` threads at once; the most batches CTranslate2 was running at once, and
+    the most waiting (its num_active_batches counts both, num_queued_batches the waiting)."""
     results: list = []
-
-    def run() -> None:
-        results.append(engine.transcribe(audio, Expect.NUMBER).hypotheses)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(
+        engine.transcribe(audio, Expect.NUMBER).hypotheses)) for _ in range(callers)]
+    running = queued = 0
     for t in threads:
         t.start()
+    while any(t.is_alive() for t in threads):
+        waiting = engine.model.num_queued_batches
+        running = max(running, engine.model.num_active_batches - waiting)
+        queued = max(queued, waiting)
+        time.sleep(0.002)
     for t in threads:
-        t.join(60)
-    both = time.perf_counter() - started
+        t.join()
+    return running, queued, results
+
+
+def test_two_workers_decode_at_once(engine: WhisperEngine, clips) -> None:
+    """One model with inter_threads=2 serves two threads at once (CTranslate2 reports both
+    batches in work), with the same answers as one at a time; a one-worker model queues the
+    second caller instead."""
+    audio = np.concatenate([clips["number"]] * 3)  # ~9 s: long enough to watch
+    expected = engine.transcribe(audio, Expect.NUMBER).hypotheses
+    assert engine.model.num_workers == 2
+    running, _queued, results = concurrency(engine, audio, 2)
+    assert running == 2
     assert results == [expected, expected]
-    # On 2 cores two decodes overlap; on a loaded machine less well, so the bound is loose.
-    assert both < 1.8 * min(singles)
+    single = WhisperEngine(model_store.whisper_model_dir(Settings()), workers=1)
+    running, queued, results = concurrency(single, audio, 2)
+    assert running == 1 and queued == 1
+    assert results == [expected, expected]
