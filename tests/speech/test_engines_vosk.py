@@ -158,3 +158,26 @@ def test_threads_share_one_model(engine: VoskEngine, clips) -> None:
     assert got["no", 0] == got["no", 1] == "아니요"
     for (name, _n), text in got.items():
         assert text and set(text.split()) <= set(NUMBERS) | set(YESNO), (name, text)
+
+
+def test_telephone_rate_streams_straight_in(engine: VoskEngine, clips) -> None:
+    """8 kHz audio from the call can be streamed as it is: Vosk resamples to the model's rate."""
+    from speech.audio import resample
+
+    for name, word in (("yes", "네"), ("no", "아니요")):
+        narrow = resample(clips[name], SAMPLE_RATE, 8000)
+        stream = engine.stream(Expect.YESNO, rate=8000)
+        pcm = float_to_pcm16(np.concatenate([narrow, np.zeros(4000, np.float32)]))
+        for i in range(0, len(pcm), 320):  # 20 ms frames, as AudioSocket brings them
+            stream.accept(pcm[i:i + 320])
+        transcript = stream.result()
+        assert transcript.text == word
+        assert transcript.audio_ms == round(len(pcm) / 2 / 8000 * 1000)
+
+
+def test_model_rate_is_read_from_the_model_conf(tmp_path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mfcc.conf").write_text("--use-energy=false\n--sample-frequency=8000\n")
+    assert model_rate(tmp_path) == 8000
+    (tmp_path / "conf" / "mfcc.conf").write_text("--use-energy=false\n")
+    assert model_rate(tmp_path) == 16000
