@@ -63,7 +63,7 @@ class Listened:
     prompt_ms: int = 0  # the prompt's length
     played_ms: int = 0  # how much of it was sent before it stopped
     barged_in: bool = False  # speech (or a key) stopped the prompt early
-    speech_end_at: float | None = None  # monotonic time the utterance ended
+    speech_end_at: float | None = None  # monotonic time of the utterance's last voiced frame
     frames_in: int = 0
 
 
@@ -204,7 +204,9 @@ class _Session:
                 self.barged_in = True
                 self.stop_playing.set()
         elif event in (END, MAX_LENGTH):
-            return self._result("speech", event, speech_end_at=now)
+            # the end of speech is the last voiced frame, not the endpointer's decision
+            return self._result("speech", event,
+                                speech_end_at=now - self.vad.trailing_silence_ms / 1000)
         elif event == NO_INPUT:
             return self._result("no_input", "no_input")
         return None

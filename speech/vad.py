@@ -80,6 +80,11 @@ class Endpointer:
         self._playing_frames = 0  # frames fed while the prompt played
 
     @property
+    def trailing_silence_ms(self) -> int:
+        """Silence since the last voiced frame of the utterance (what END waited for)."""
+        return self._silence * FRAME_MS if self.speaking else 0
+
+    @property
     def threshold(self) -> float:
         c = self.config
         return max(c.min_speech_dbfs, self.floor + c.floor_margin_db)

@@ -47,6 +47,7 @@ def test_speech_starts_and_ends_on_silence() -> None:
     start_at, end_at = events[0][0], events[1][0]
     assert 25 <= start_at <= 25 + 8  # within the onset (120 ms)
     assert end_at == 75 + 40 - 1  # 800 ms of silence after the last voiced frame
+    assert vad.trailing_silence_ms == 800
 
 
 def test_short_click_is_not_speech() -> None:
