@@ -182,7 +182,7 @@ class FlowCall:
                                             "prompt audio missing")
         self._preface = []
         self._responded()
-        listened = await voice.ask(self.agi, Question(pcm, max_digits, timeout_ms, voice.vad))
+        listened = await voice.ask(self.agi, Question(pcm, max_digits, timeout_ms, voice.vad_for(expect)))
         if listened is None:
             return await self._keys_instead(names, max_digits, timeout_ms, question,
                                             "audio stream failed")

@@ -30,7 +30,9 @@ class Notes(Protocol):
     def note(self, linkedid: str, kind: str, **data: Any) -> None: ...  # noqa: E704
 
 
-STREAM_CONNECT_S = 3.0  # AudioSocket returned without its stream connecting: given up after
+# end-of-speech silence by what is expected (speech.engine.Expect values)
+END_SILENCE_MS = {"reading": 800, "number": 800, "intent": 700, "yesno": 500}
+STREAM_CONNECT_S = 0.2  # AudioSocket returned and its stream never came: waited this long
 STREAM_FINISH_S = 5.0  # the stream connected: its session ends this soon after AudioSocket
 
 
@@ -63,6 +65,14 @@ class VoiceQuestions:
     def available(self) -> bool:
         return self.service is not None and self.prompts is not None
 
+    def vad_for(self, expect: str) -> VadConfig:
+        """The endpointer for what is expected: a yes or no ends sooner than a reading, where
+        callers pause between the groups of digits."""
+        from dataclasses import replace
+
+        return replace(self.vad, end_silence_ms=END_SILENCE_MS.get(str(expect),
+                                                                   self.vad.end_silence_ms))
+
     def ready(self, service: Any) -> None:
         self.service = service
         self.reason = ""
@@ -82,7 +92,7 @@ class VoiceQuestions:
             if not waiting.connected.is_set():
                 try:
                     await asyncio.wait_for(waiting.connected.wait(),
-                                           0.2 if hung_up is None else 0.05)
+                                           STREAM_CONNECT_S if hung_up is None else 0.05)
                 except TimeoutError:
                     if hung_up is not None:
                         raise hung_up from None
