@@ -313,3 +313,26 @@ async def test_listen_overloaded_keeps_the_audio_and_says_overload(tmp_path) -> 
     assert row.outcome == "overload" and row.text is None
     said = next(d for k, d in trail.events if k == "speech")
     assert said["heard"] == "overload" and said["fallback"] == "keys"
+
+
+async def test_a_missing_engine_leaves_voice_questions_on_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from base.metrics import Samples
+    from base.settings import Settings
+    from hotline.wiring import load_speech, voice_questions
+
+    settings = Settings(data_dir=tmp_path, asr_engine="vosk", asr_model="no-such-model",
+                        asr_models_dir=tmp_path / "models", pbx_cache_dir=tmp_path / "pbx")
+    voice = voice_questions(settings, "127.0.0.1:9")
+    assert not voice.available and "loading" in voice.reason
+
+    class Redis:
+        state: dict[str, str] = {}  # noqa: RUF012
+
+        async def hset(self, key: str, field: str, value: str) -> None:
+            self.state[field] = value
+
+    redis = Redis()
+    await load_speech(settings, voice, None, None, redis, Samples("x"))
+    assert not voice.available
+    assert "no-such-model" in voice.reason and "hotline models install" in voice.reason
+    assert redis.state["speech"].startswith("unavailable:")
