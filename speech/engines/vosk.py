@@ -16,6 +16,12 @@ threads may recognise at once (the model is read-only; cffi releases the GIL in 
 - Streaming: `VoskEngine.stream(expect, rate)` accepts 16-bit PCM chunks, gives partial text,
   and reports Vosk's own end of utterance (`AcceptWaveform` returning True: trailing silence
   per the model's endpoint rules).
+- Recognisers are reused: with a small (lookahead) model the first utterance of a fresh
+  recogniser without a grammar costs ~1 s (the graph is composed on the fly), a reused one
+  ~50 ms. A finished recogniser goes back to a small idle pool; reuse was checked to give the
+  same words as a fresh one. One free recogniser is warmed up when the engine loads.
+- Kaldi's feature extraction dithers (the models' mfcc.conf do not set --dither=0), so the
+  same audio can give slightly different results from run to run on unclear speech.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -65,6 +72,7 @@ RUSSIAN_GRAMMARS: dict[Expect, list[str] | None] = {
     Expect.YESNO: [*_YESNO_WORDS, UNK],
     Expect.INTENT: None,
 }
+IDLE_RECOGNIZERS = 4  # finished recognisers kept for reuse, per (Expect, rate)
 DEFAULT_ALTERNATIVES = {Expect.READING: 5, Expect.NUMBER: 5, Expect.YESNO: 3, Expect.INTENT: 3}
 
 
@@ -111,6 +119,12 @@ class VoskEngine:
         for expect in Expect:
             words = wanted.get(expect)
             self.grammars[expect] = None if words is None else self._grammar(expect, words)
+        self._idle: dict[tuple[Expect, int], list] = {}
+        self._idle_lock = threading.Lock()
+        if self.grammars.get(Expect.INTENT) is None:  # compose the free graph once, now
+            warm = self.stream(Expect.INTENT)
+            warm.accept(bytes(2 * self.rate // 10))
+            warm.result()
         self.load_s = time.perf_counter() - started
         log.info("vosk model %s loaded in %.2f s (%d Hz)", self.model_dir, self.load_s,
                  self.rate)
@@ -151,6 +165,20 @@ class VoskEngine:
         rec.SetMaxAlternatives(max(0, self.alternatives.get(Expect(expect), 1)))
         return rec
 
+    def _take(self, expect: Expect, rate: int):
+        with self._idle_lock:
+            idle = self._idle.get((expect, rate))
+            if idle:
+                return idle.pop()
+        return self.recognizer(expect, rate)
+
+    def _give(self, expect: Expect, rate: int, rec) -> None:
+        """A recogniser back to the idle pool (it must be finished or reset)."""
+        with self._idle_lock:
+            idle = self._idle.setdefault((expect, rate), [])
+            if len(idle) < IDLE_RECOGNIZERS:
+                idle.append(rec)
+
     def stream(self, expect: Expect, rate: int | None = None) -> VoskStream:
         """A streaming recognition of one utterance: 16-bit PCM at `rate` (the model's)."""
         return VoskStream(self, Expect(expect), rate or self.rate)
@@ -176,7 +204,7 @@ class VoskStream:
         self.engine = engine
         self.expect = expect
         self.rate = rate
-        self.rec = engine.recognizer(expect, rate)
+        self.rec = engine._take(expect, rate)
         self.segments: list[dict] = []  # results of the segments Vosk ended
         self.samples = 0
         self.ended = False
@@ -184,6 +212,8 @@ class VoskStream:
 
     def accept(self, pcm16: bytes) -> bool:
         """Feed 16-bit PCM; True when this chunk completed an utterance (trailing silence)."""
+        if self.rec is None:
+            raise RuntimeError("this utterance is finished")
         if not pcm16:
             return False
         self.samples += len(pcm16) // 2
@@ -196,11 +226,25 @@ class VoskStream:
         return False
 
     def partial(self) -> str:
+        if self.rec is None:
+            return ""
         return json.loads(self.rec.PartialResult()).get("partial", "")
+
+    def cancel(self) -> None:
+        """Abandon the utterance (the caller hung up): the recogniser is finished for reuse
+        (Vosk's Reset() was seen to keep the abandoned words; FinalResult() does not)."""
+        if self.rec is not None:
+            self.rec.FinalResult()
+            self.engine._give(self.expect, self.rate, self.rec)
+            self.rec = None
 
     def result(self) -> Transcript:
         """Finish: every segment's best text joined (N-best when there is one segment)."""
+        if self.rec is None:
+            raise RuntimeError("this utterance is finished")
         final = json.loads(self.rec.FinalResult())
+        self.engine._give(self.expect, self.rate, self.rec)  # FinalResult reset it
+        self.rec = None
         segments = [*self.segments, final] if _texts(final) else list(self.segments)
         if not segments:
             hypotheses: tuple[Hypothesis, ...] = ()

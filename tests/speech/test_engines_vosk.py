@@ -181,3 +181,17 @@ def test_model_rate_is_read_from_the_model_conf(tmp_path) -> None:
     assert model_rate(tmp_path) == 8000
     (tmp_path / "conf" / "mfcc.conf").write_text("--use-energy=false\n")
     assert model_rate(tmp_path) == 16000
+
+
+def test_recognisers_are_reused_and_a_cancelled_one_is_reset(engine: VoskEngine, clips) -> None:
+    first = engine.stream(Expect.YESNO)
+    rec = first.rec
+    first.accept(float_to_pcm16(clips["no"][: SAMPLE_RATE // 4]))  # hung up mid-word
+    first.cancel()
+    with pytest.raises(RuntimeError, match="finished"):
+        first.accept(b"\0\0")
+    second = engine.stream(Expect.YESNO)
+    assert second.rec is rec  # the same recogniser, back from the idle pool
+    second.accept(float_to_pcm16(clips["yes"]))
+    assert second.result().text == "네"  # nothing of the cancelled utterance is left in it
+    assert engine.stream(Expect.YESNO).rec is rec
