@@ -78,14 +78,19 @@ def recognize(
             _emit({"file": str(path), "error": str(exc)})
             continue
         started = time.perf_counter()  # the audio has ended: recognition starts now
-        audio = to_engine_rate(samples, rate)
-        transcript = asr.transcribe(audio, expect)
-        value = None
-        confidence = transcript.hypotheses[0].confidence if transcript.hypotheses else 0.0
-        if understand is not None:
-            understood = understand(transcript, expect)
-            value = understood.value
-            confidence = understood.confidence
+        try:
+            audio = to_engine_rate(samples, rate)
+            transcript = asr.transcribe(audio, expect)
+            value = None
+            confidence = transcript.hypotheses[0].confidence if transcript.hypotheses else 0.0
+            if understand is not None:
+                understood = understand(transcript, expect)
+                value = understood.value
+                confidence = understood.confidence
+        except Exception as exc:  # noqa: BLE001 - reported for this file; the others go on
+            failed += 1
+            _emit({"file": str(path), "error": f"{type(exc).__name__}: {exc}"})
+            continue
         ms = (time.perf_counter() - started) * 1000
         _emit({"file": str(path), "text": transcript.text, "value": value,
                "confidence": round(float(confidence), 4), "ms": round(ms, 1)})
