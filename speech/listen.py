@@ -98,6 +98,7 @@ class _Session:
         self._player: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._finished = False  # set by finish(): the player stops even if a cancel is lost
 
     # -- playing ---------------------------------------------------------------------------
 
@@ -110,7 +111,9 @@ class _Session:
         start = loop.time()
         i = 0
         try:
-            while True:
+            # Not `while True`: on Python 3.11 a cancel that lands as stop_playing completes
+            # the wait_for below is swallowed, and the player would send silence forever.
+            while not self._finished:
                 delay = start + i * FRAME_MS / 1000 - LEAD_S - loop.time()
                 if delay > 0 and self.playing:
                     with contextlib.suppress(TimeoutError):
@@ -238,6 +241,7 @@ class _Session:
     async def finish(self) -> None:
         """Stop playing, send the hangup frame (the AGI flow goes on) and stop reading."""
         self.stop_playing.set()
+        self._finished = True
         for task in (self._player, self._reader):
             if task is not None and not task.done():
                 task.cancel()
