@@ -163,6 +163,16 @@ async def test_keys_stop_the_prompt_and_end_like_read() -> None:
     assert heard.keys == "987" and heard.ended_by == "keys"
 
 
+async def test_one_key_ends_the_question_at_once() -> None:
+    # max_digits=1: the key stops the prompt and ends the question in the same moment; the
+    # stream must still get its hangup frame (Asterisk's AudioSocket, and the flow, go on).
+    for _ in range(5):
+        q = Question(prompt=tone(2.0, -20), max_digits=1, timeout_ms=2000, vad=VAD)
+        heard, peer = await ask(q, [("audio", silence(0.3)), ("dtmf", "5"), ("audio", silence(2))])
+        assert (heard.kind, heard.keys, heard.ended_by) == ("keys", "5", "keys")
+        assert peer.hangup_at is not None and peer.hangup_at < 0.8, peer.hangup_at
+
+
 async def test_no_frames_at_all_still_times_out() -> None:
     # A caller sending nothing (silence suppression): the clock still ends the question.
     q = Question(prompt=tone(0.4, -20), timeout_ms=700, vad=VAD)
