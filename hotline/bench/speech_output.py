@@ -13,10 +13,11 @@ files are the project's prompts, rendered (and cached) by `ivr.prompts` as the s
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from base.settings import Settings
 from ivr import hotline_prompts, prompts, say_ru
 from speech.audio import load_wav, to_engine_rate, ulaw_decode, ulaw_encode
 from speech.engine import Engine, Expect
-from speech.numbers import normalize, readings
+from speech.numbers import normalize, number_word, readings
 
 PACK = "ru_RU_f_IvrvoiceRU"
 RATE = 8000
@@ -45,32 +46,45 @@ def _phone(n: str) -> list[str]:
     return phone(n) if phone else say_ru.digits_sounds(n)
 
 
-def cases() -> list[Case]:
+def cases(seed: int = 7) -> list[Case]:
+    """Fixed examples of every kind (the tricky ones), then seeded random ones."""
+    rng = random.Random(seed)
+    amounts = ["1234.56", "0.50", "15", "21.01", "3002.22", "100", "11000", "1.21"]
+    amounts += [f"{rng.randrange(0, 20000)}.{rng.randrange(100):02d}" for _ in range(10)]
+    days = [date(2026, 11, 23), date(2026, 1, 1), date(2026, 12, 31), date(2026, 2, 2)]
+    days += [date(2026, 1, 1) + timedelta(days=rng.randrange(365)) for _ in range(12)]
+    clock = [time(8, 30), time(21, 0), time(0, 5), time(12, 1), time(23, 59)]
+    clock += [time(rng.randrange(24), rng.choice((0, rng.randrange(60)))) for _ in range(9)]
+    spans = [(time(8), time(20)), (time(9), time(18)), (time(8, 30), time(17, 45)),
+             (time(10), time(0)), (time(7), time(22)), (time(9, 30), time(16, 15))]
+    values = [12345, 1000, 10010, 457, 100000, 20020, 3011]
+    values += [rng.randrange(100, 100000) for _ in range(11)]
+    digits = ["0042", "1234", "0007", "123456"]
+    digits += [f"{rng.randrange(10**6):06d}"[: rng.choice((4, 6))] for _ in range(8)]
+    phones = ["89161234567", "84951002030"] + [f"89{rng.randrange(10**9):09d}" for _ in range(4)]
+    counts = [1, 2, 5, 11, 21, 112] + [rng.randrange(1, 60) for _ in range(8)]
+
     out: list[Case] = []
-    for amount in ("1234.56", "0.50", "15", "21.01", "3002.22", "100", "47.95", "11000",
-                   "2541.13", "999.99", "612.40", "1.21"):
+    for amount in amounts:
         out.append(Case("money", f"{Decimal(amount):.2f}",
                         tuple(say_ru.money_sounds(Decimal(amount))), Expect.INTENT))
-    for d in (date(2026, 11, 23), date(2026, 1, 1), date(2026, 3, 8), date(2026, 5, 30),
-              date(2026, 7, 15), date(2026, 12, 31), date(2026, 2, 2), date(2026, 9, 21)):
+    for d in days:
         out.append(Case("date", f"{d.day}.{d.month}", tuple(say_ru.date_sounds(d)),
                         Expect.INTENT))
-    for t in (time(8, 30), time(21, 0), time(0, 5), time(17, 45), time(12, 1), time(9, 0),
-              time(14, 22), time(23, 59)):
+    for t in clock:
         out.append(Case("time", f"{t:%H:%M}", tuple(say_ru.time_sounds(t)), Expect.INTENT))
-    for a, b in ((time(8), time(20)), (time(9), time(18)), (time(8, 30), time(17, 45)),
-                 (time(10), time(0))):
+    for a, b in spans:
         out.append(Case("time_span", f"{a:%H:%M}-{b:%H:%M}",
                         tuple(say_ru.time_span_sounds(a, b)), Expect.INTENT))
-    for r in (12345, 1000, 10010, 457, 100000, 20020, 98765, 3011):
+    for r in values:
         out.append(Case("reading", str(r), tuple(say_ru.reading_sounds(r, with_unit=True)),
                         Expect.READING))
-    for digits in ("0042", "1234", "7050", "123456", "908172", "0007"):
-        out.append(Case("account_digits", digits, tuple(say_ru.digits_sounds(digits)),
-                        Expect.NUMBER))
-    for phone in ("89161234567", "84951002030", "88005553535"):
+    for digit_string in digits:
+        out.append(Case("account_digits", digit_string,
+                        tuple(say_ru.digits_sounds(digit_string)), Expect.NUMBER))
+    for phone in phones:
         out.append(Case("phone", phone, tuple(_phone(phone)), Expect.NUMBER))
-    for n in (1, 2, 5, 11, 21, 34, 112, 7):
+    for n in counts:
         out.append(Case("count", str(n), tuple(say_ru.number_sounds(n)), Expect.NUMBER))
     return out
 
@@ -80,6 +94,7 @@ class Voices:
 
     def __init__(self, pack_root: Path, prompt_cache: Path,
                  post: Callable[[str, np.ndarray], np.ndarray] | None = None) -> None:
+        """``post``: a change to each file's samples, to try a rendering before adopting it."""
         self.pack_root = pack_root
         self.prompt_cache = prompt_cache
         self.post = post
@@ -117,12 +132,15 @@ _ORDINAL_STEMS = {
 }
 
 
-def _number(text: str) -> int | None:
+def _number(text: str, below: int | None = None) -> int | None:
+    """The best number the text supports (under ``below`` when given)."""
     text = text.strip()
     if not text:
         return None
-    cands = readings(text)
-    return int(cands[0].digits) if cands and cands[0].digits.isdigit() else None
+    for cand in readings(text):
+        if cand.digits.isdigit() and (below is None or int(cand.digits) < below):
+            return int(cand.digits)
+    return None
 
 
 def _month(word: str) -> int | None:
@@ -133,10 +151,8 @@ def _month(word: str) -> int | None:
 
 
 def _day(text: str) -> int | None:
+    """The day before a month: «23», «двадцать третье», «30 1» (тридцать первое)."""
     words = text.split()
-    m = re.search(r"(\d{1,2})", text)
-    if m:
-        return int(m.group(1))
     total, found = 0, False
     for w in words[-2:]:
         for stem, value in sorted(_ORDINAL_STEMS.items(), key=lambda kv: -len(kv[0])):
@@ -145,31 +161,65 @@ def _day(text: str) -> int | None:
                 found = True
                 break
         else:
-            n = _number(w)
+            n = int(w) if w.isdigit() else _number(w)
             if n is not None:
                 total += n
                 found = True
-    return total if found else None
+    return total if found and 1 <= total <= 31 else None
+
+
+def _thousands(t: str) -> str:
+    """«11 тысяч», «2 тысячи 500» as Whisper writes them -> 11000, 2500."""
+    def join(m: re.Match) -> str:
+        return str(int(m.group(1)) * 1000 + int(m.group(2) or 0))
+    return re.sub(r"\b(\d{1,3}) тысяч\w*(?: (\d{1,3})\b)?", join, t)
+
+
+def _is_number(word: str) -> bool:
+    return word.isdigit() or number_word(word) is not None
+
+
+def _before(words: list[str], i: int) -> str:
+    """The number words right before position i."""
+    j = i
+    while j > 0 and _is_number(words[j - 1]):
+        j -= 1
+    return " ".join(words[j:i])
+
+
+def _after(words: list[str], i: int) -> str:
+    """The number words right after position i."""
+    j = i + 1
+    while j < len(words) and _is_number(words[j]):
+        j += 1
+    return " ".join(words[i + 1:j])
+
+
+def _unit_value(words: list[str], stem: str, after: bool,
+                below: int = 100) -> tuple[int | None, int | None]:
+    """(the number before the unit word, the one after it, under ``below``); None: absent."""
+    for i, w in enumerate(words):
+        if w.startswith(stem):
+            return (_number(_before(words, i)),
+                    _number(_after(words, i), below) if after else None)
+    return None, None
 
 
 def parse(kind: str, text: str) -> str | None:
     """The value heard, in the canonical form of ``Case.expected`` (None: not understood)."""
-    t = normalize(text)
+    t = _thousands(normalize(text))
+    words = t.split()
     if kind == "money":
-        m = re.search(r"(\d[\d ]*)[.,](\d{2})\b", t)
-        if m and "рубл" not in t:
-            return f"{int(m.group(1).replace(' ', ''))}.{m.group(2)}"
-        rub_part, _, kop_part = t.partition("рубл")
-        if not _:
-            rub_part, kop_part = "", t
-        kop_part = kop_part.split(" ", 1)[1] if " " in kop_part else ""
-        rubles = _number(rub_part) if rub_part else 0
-        kopecks = _number(kop_part.split("копе")[0]) if "копе" in kop_part or "копе" in t else 0
-        if rubles is None or kopecks is None:
-            return None
-        return f"{rubles}.{kopecks:02d}"
+        m = re.fullmatch(r"(\d+)[.,](\d{2})", t)
+        if m:
+            return f"{int(m.group(1))}.{m.group(2)}"
+        rubles, kopecks = _unit_value(words, "рубл", after=True)
+        if rubles is None:
+            kop_only, _ = _unit_value(words, "копе", after=False)
+            return f"0.{kop_only:02d}" if kop_only is not None and kop_only < 100 else None
+        kopecks = kopecks or 0
+        return f"{rubles}.{kopecks:02d}" if kopecks < 100 else None
     if kind == "date":
-        words = t.split()
         for i, w in enumerate(words):
             month = _month(w)
             if month:
@@ -181,15 +231,10 @@ def parse(kind: str, text: str) -> str | None:
         m = re.search(r"\b(\d{1,2})[:.](\d{2})\b", t)
         if m:
             return f"{int(m.group(1)):02d}:{m.group(2)}"
-        hours_part, sep, rest = t.partition("час")
-        if not sep:
+        hours, minutes = _unit_value(words, "час", after=True)
+        if hours is None:
             return None
-        hours = _number(hours_part)
-        rest = rest.split(" ", 1)[1] if " " in rest else ""
-        minutes = _number(rest.split("минут")[0]) if "минут" in rest else 0
-        if hours is None or minutes is None:
-            return None
-        return f"{hours:02d}:{minutes:02d}"
+        return f"{hours:02d}:{(minutes or 0):02d}" if (minutes or 0) < 60 else None
     if kind == "time_span":
         m = re.search(r"(?:^| )от (.+?) до (.+)$", t)
         if not m:
@@ -198,12 +243,20 @@ def parse(kind: str, text: str) -> str | None:
         if None in ends:
             return None
         return "-".join(e for e in ends if e)
-    digits = re.sub(r"\D", "", t) if re.fullmatch(r"[\d ,.+\-]+", t or "x") else None
-    if digits:
-        return digits
+    if kind == "reading":
+        for i, w in enumerate(words):
+            if w.startswith("килов"):
+                words = words[:i]
+                break
+        n = _number(" ".join(words))
+        return str(n) if n is not None else None
     if kind in ("account_digits", "phone"):
-        return "".join(c.digits for c in readings(t)[:1]) or None
-    n = _number(t.replace("киловатт", " ").replace("час", " "))
+        digits = "".join(re.findall(r"\d", t))
+        if re.fullmatch(r"[\d ,.+\-]+", t or "x"):
+            return digits
+        cands = readings(t)
+        return cands[0].digits if cands else None
+    n = _number(t)
     return str(n) if n is not None else None
 
 
@@ -243,13 +296,25 @@ class Heard:
         return self.value == self.case.expected
 
 
+NUMERIC = ("reading", "count")  # digits and phone numbers: every digit, any length (parse)
+LEAD_S = 0.3  # the value follows a prompt's end and is followed by silence, as in a call
+
+
 def roundtrip(engine: Engine, voices: Voices, only: list[Case] | None = None) -> list[Heard]:
+    """Play, recognise, understand: numbers through `speech.understanding` (as a caller's
+    answer would be), sums, dates and times through `parse` on the de-looped text."""
+    from speech.understanding import understand, unloop
+
     out = []
+    pad = np.zeros(int(LEAD_S * RATE), np.float32)
     for case in only or cases():
-        audio = voices.play(case.sounds)
+        audio = np.concatenate([pad, voices.play(case.sounds), pad])
         transcript = engine.transcribe(to_engine_rate(audio, RATE), case.expect)
-        text = transcript.text
-        out.append(Heard(case, text, parse(case.kind, text)))
+        if case.kind in NUMERIC:
+            value = understand(transcript, case.expect).value
+        else:
+            value = parse(case.kind, unloop(transcript.text))
+        out.append(Heard(case, transcript.text, value))
     return out
 
 
