@@ -25,16 +25,30 @@ class DecodeOptions:
     pad_s: float = 2.0
 
 
-# Measured on the test set's dev split (understanding.py weighs the N-best): beam 10 with 10
-# hypotheses puts the right reading among the candidates more often than beam 5 (53 % vs 48 %
-# of dev readings in the top five, 44 % vs 43 % exact with the previous reading). An initial
-# prompt of digits ("12345. 00123.") gained 2 points on readings but lost every zone reading
-# ("день ... ночь ..." came back as digits only); none is set. Padding: see pad_s.
+# Tuned on the test set's dev split (whisper-base, festival speech through G.711; understanding
+# weighs the N-best with the previous reading). Readings exact, with / without the previous
+# reading: no prompt 44 % / 30 %; a digits prompt ("12345. 00123.") 43 % / 28 %; the number-word
+# prompt below 58 % / 38 % (Whisper then writes the words, which keep the caller's grouping, and
+# loops less); other word prompts 52-56 %. Beam 10 / ten hypotheses rather than 5: the right
+# reading among the top five candidates 53 % vs 48 %. Account digits: 46 % → 54 % with their
+# prompt; intents 85 % → 89 % with theirs; yes/no 95 % either way. On silence, noise or hum
+# the prompts are not echoed (checked: short non-number texts at confidence < 0.3).
+READING_PROMPT = (
+    "пятьдесят восемь тысяч двести четырнадцать, ноль ноль шестьсот тридцать один, день, ночь."
+)
+NUMBER_PROMPT = "сорок семь двадцать один, ноль ноль три пять, девятьсот два шестьсот семьдесят три."
+INTENT_PROMPT = (
+    "Хочу передать показания. Соедините с оператором. Нет света. Сколько я должен? "
+    "Перезвоните мне. Какой тариф? Как оплатить? Когда вы работаете?"
+)
 _TABLE: dict[Expect, DecodeOptions] = {
-    Expect.READING: DecodeOptions(beam_size=10, num_hypotheses=10, max_length=40),
-    Expect.NUMBER: DecodeOptions(beam_size=10, num_hypotheses=10, max_length=40),
+    Expect.READING: DecodeOptions(beam_size=10, num_hypotheses=10, max_length=40,
+                                  initial_prompt=READING_PROMPT),
+    Expect.NUMBER: DecodeOptions(beam_size=10, num_hypotheses=10, max_length=40,
+                                 initial_prompt=NUMBER_PROMPT),
     Expect.YESNO: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=12),
-    Expect.INTENT: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=64),
+    Expect.INTENT: DecodeOptions(beam_size=3, num_hypotheses=3, max_length=64,
+                                 initial_prompt=INTENT_PROMPT),
 }
 
 
