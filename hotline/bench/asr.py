@@ -116,16 +116,17 @@ def evaluate(engine: Engine, items: list[dict], folder: Path,
     return figures, rows
 
 
-def throughput(open_engine: Callable[[], Engine], items: list[dict], folder: Path,
+def throughput(open_engine: Callable[[int], Engine], items: list[dict], folder: Path,
                workers: int) -> dict:
-    """Utterances per second with ``workers`` threads, one engine each, all busy."""
-    engines = [open_engine() for _ in range(workers)]
+    """Utterances per second with ``workers`` threads all busy on one engine opened for that
+    many workers (Whisper: one model, that many CTranslate2 workers; as `speech.pool` runs)."""
+    engine = open_engine(workers)
     audio = [(load_for_engine(folder / i["file"]), Expect(i["expect"])) for i in items]
     audio_s = sum(len(a) for a, _ in audio) / 16000
 
     def work(w: int) -> None:
         for a, expect in audio[w::workers]:
-            engines[w].transcribe(a, expect)
+            engine.transcribe(a, expect)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -160,8 +161,10 @@ def run(quick: bool = False, engine_name: str | None = None, limit: int | None =
     say(f"engine {engine.name} loaded in {load_s:.1f} s; {len(items)} test items")
     figures, _rows = evaluate(engine, items, manifest.path, say)
     cores = os.cpu_count() or 1
-    sample = _spread([i for i in items if i["kind"] in ("reading", "number")], 8 if quick else 24)
-    runs = [throughput(lambda: open_engine(settings), sample, manifest.path, w) for w in (1, 2)]
+    sample = _spread([i for i in items if i["kind"] in ("reading", "number")],
+                     min(limit or 24, 8 if quick else 24))
+    runs = [throughput(lambda w: open_engine(settings, workers=w), sample, manifest.path, w)
+            for w in (1, 2)]
     best = max(runs, key=lambda r: r["utterances_per_s"])
     result: dict = {
         "engine": engine.name,
@@ -176,11 +179,13 @@ def run(quick: bool = False, engine_name: str | None = None, limit: int | None =
     }
     if speech_output and pack:
         voices = so.Voices(pack, prompts_cache(settings))
-        heard = so.roundtrip(engine, voices)
+        cases = so.cases()
+        heard = so.roundtrip(engine, voices, _spread(cases, limit) if limit else cases)
         for h in heard:
             if not h.ok:
                 say(f"  output miss {h.case.kind} {h.case.expected}: heard «{h.text}» -> {h.value}")
         result["speech_output"] = so.accuracy(heard)
+        result["speech_output_n"] = len(heard)
     elif speech_output:
         result["speech_output"] = None
         say("speech output not measured: the PBX's Russian sound pack is missing "
