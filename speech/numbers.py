@@ -55,8 +55,14 @@ _ALIASES = {
     "тридцать": "тридцать", "читыре": "четыре", "чатыре": "четыре", "шездесят": "шестьдесят",
     "пятдесят": "пятьдесят", "семдесят": "семьдесят", "восемдесят": "восемьдесят",
     "девяноста": "девяносто", "тыщь": "тыщ", "тысячь": "тысяч", "нолик": "ноль",
-    "раз": "один",
+    "раз": "один", "однадцать": "одиннадцать", "писячу": "тысячу", "писяча": "тысяча",
+    "писячи": "тысячи", "песяч": "тысяч", "писяч": "тысяч", "тисяч": "тысяч", "тыщу": "тысячу",
+    "запятаю": "запятая", "запятой": "запятая", "зопятая": "запятая", "шест": "шесть",
+    "thousand": "тысяч", "one": "один", "two": "два", "three": "три", "four": "четыре",
+    "five": "пять", "six": "шесть", "seven": "семь", "eight": "восемь", "nine": "девять",
+    "ten": "десять", "fourteen": "четырнадцать", "twenty": "двадцать", "zero": "ноль",
 }
+_HUNDRED_SUFFIX = {"сот", "сут", "ста", "сто", "стоц", "сотен", "hundred", "сод", "сот."}
 
 _NUMBER_WORDS: dict[str, tuple[str, int]] = {}
 for _w, _v in _UNITS.items():
@@ -162,8 +168,17 @@ def atoms(text: str) -> list[list[Atom]]:
     "12,345" here and split into alternatives by `_digit_alternatives`."""
     runs: list[list[Atom]] = []
     cur: list[Atom] = []
+    prev_tok = ""
     for tok in normalize(text).split(" "):
         if not tok:
+            continue
+        before, prev_tok = prev_tok, tok
+        tok = _ALIASES.get(tok, tok)
+        if tok in _HUNDRED_SUFFIX and cur and cur[-1].kind == "U" and cur[-1].value >= 2:
+            cur[-1] = Atom("H", cur[-1].value * 100)  # "шесть сот", "пять сут", "три сто"
+            continue
+        if tok == "пятая" and before == "за":  # "за пятая": "запятая" split by the ASR
+            cur.append(Atom("DEC"))
             continue
         if re.fullmatch(r"\d+([,.\-]\d+)*", tok):
             cur.append(Atom("D", 0, tok))
@@ -178,6 +193,9 @@ def atoms(text: str) -> list[list[Atom]]:
         if nw is None and len(tok) >= 7:
             glued = _split_glued(tok)
             if glued:
+                if glued[0] == ("H", 100) and cur and cur[-1].kind == "U" and cur[-1].value >= 2:
+                    cur[-1] = Atom("H", cur[-1].value * 100)  # "три стосорок"
+                    glued = glued[1:]
                 cur.extend(Atom(k, v) for k, v in glued)
                 continue
         if nw is not None:

@@ -101,15 +101,19 @@ def _acoustic_factor(transcript: Transcript) -> float:
 
 
 def unloop(text: str) -> str:
-    """Cut a decoder loop: 'A B A B A' → 'A B'; '75,320,725,320,7' stays (digits decide)."""
+    """Cut a decoder loop: 'A B A B A' → 'A B' (a block of two words or more said again).
+    A word said twice ("четыре четыре") is no loop; one said four times or more is cut."""
     words = text.split()
     n = len(words)
-    for p in range(1, n // 2 + 1):
-        for start in range(n - 2 * p + 1):
-            block = [_core(w) for w in words[start:start + p]]
-            nxt = [_core(w) for w in words[start + p:start + 2 * p]]
-            if block == nxt and any(block):
-                return " ".join(words[:start + p])
+    core = [_core(w) for w in words]
+    for start in range(n):
+        for p in range(1, (n - start) // 2 + 1):
+            block = core[start:start + p]
+            if not any(block) or block != core[start + p:start + 2 * p]:
+                continue
+            if p == 1 and core[start:start + 4] != block * 4:
+                continue
+            return " ".join(words[:start + p])
     return text
 
 

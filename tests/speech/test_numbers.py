@@ -89,3 +89,10 @@ def test_zones() -> None:
     assert split_zones("дневные 411 ночные 97") == {"day": "411", "night": "97"}
     assert split_zones("тариф один 5 тариф два 6") == {"day": "5", "night": "6"}
     assert split_zones("сорок тысяч") is None
+
+
+def test_hundreds_split_by_the_asr() -> None:
+    assert best("семь сот двенадцать") == "712"
+    assert best("четыре стодвадцать") == "420"
+    assert best("девять hundred один") == "901"
+    assert best("тридцать писяч сорок") == "30040"

@@ -109,3 +109,10 @@ def test_intent_over_hypotheses() -> None:
     assert u.value == "readings"
     u = understand(tr(("Добрый вечер.", 0.7)), Expect.INTENT)
     assert u.value is None
+
+
+def test_a_digit_said_twice_is_no_loop() -> None:
+    assert unloop("три три восемь один три три восемь один") == "три три восемь один"
+    assert unloop("девять, девять, ноль два.") == "девять, девять, ноль два."
+    u = understand(tr(("шесть шесть один", 0.7)), Expect.NUMBER, ReadingContext(digits=3))
+    assert u.value == "661"
