@@ -18,12 +18,12 @@ from ivr.readings import check_reading
 from ivr.say_ru import date_sounds, digits_sounds, number_sounds, reading_sounds
 from ivr.services import AccountView
 from ivr.smart import (
-    CONFIDENT,
     INTENT_OUTCOMES,
     MAIN_KEYS,
     SMART,
     Reply,
     VoiceMenu,
+    confident,
     hear,
     tell_faq,
     tell_hours,
@@ -61,7 +61,7 @@ def _voice_failed(call: FlowCall, kind: str, reply: Reply) -> list[str]:
 
 def _spoken_digits(reply: Reply) -> str | None:
     """The digits of a confident spoken number, else None (asked again, not guessed)."""
-    if reply.kind == "speech" and reply.confidence >= CONFIDENT and reply.value and reply.value.isdigit():
+    if confident(reply, Expect.NUMBER) and reply.value and reply.value.isdigit():
         return reply.value
     return None
 
@@ -281,7 +281,7 @@ _DECIMAL = re.compile(r"запят|десят|сотых|\d[.,]\d{1,2}(?!\d)")
 def _spoken_reading(reply: Reply, zone: str) -> tuple[str, dict[str, str], bool] | None:
     """(this zone's whole kWh, the other zones said in the same breath, a decimal part was
     dropped) from a confident spoken reading; None when not one."""
-    if reply.kind != "speech" or reply.confidence < CONFIDENT:
+    if not confident(reply, Expect.READING):
         return None
     zones = {z: v for z, v in (reply.zones or {}).items() if v}
     value = reply.value if reply.value is not None else zones.pop(zone, None)

@@ -13,8 +13,8 @@ menu takes speech the same way (ivr.hotline.HOTLINE). What a spoken request lead
 
 Every question goes through `hear`: `FlowCall.listen` when the call has a voice path (speech
 with keys, barge-in), else keys only (`FlowCall.ask`); a caller who only presses keys goes
-through exactly as before. Speech is taken only above `CONFIDENT`; below it the caller is
-asked again, never taken at a guess.
+through exactly as before. Speech is taken only at `CONFIDENT[expect]` or above; below it
+the caller is asked again, never taken at a guess.
 """
 
 from __future__ import annotations
@@ -27,12 +27,18 @@ from typing import Any
 from ivr.flow import Do, FlowDef, Menu, Node
 from ivr.telling import hours_sounds
 from speech.engine import Expect
+from speech.understanding import RECOMMENDED_THRESHOLD
 from telephony.agi import AgiHangup
 
 log = logging.getLogger("ivr.smart")
 
-# Speech below this confidence (speech.understanding's 0..1) is asked again, not acted on.
-CONFIDENT = 0.6
+# Speech below this confidence (speech.understanding's 0..1, per what was expected) is asked
+# again, not acted on: the understanding module's thresholds, measured on its dev split.
+CONFIDENT = dict(RECOMMENDED_THRESHOLD)
+
+
+def confident(reply: Reply, expect: Expect) -> bool:
+    return reply.kind == "speech" and reply.confidence >= CONFIDENT.get(expect, 0.5)
 
 # What each understood intent (speech.engine.INTENTS) leads to in the menus' tables.
 INTENT_OUTCOMES: dict[str, str] = {
@@ -61,9 +67,6 @@ class Reply:
     zones: dict[str, str] | None = None
     utterance_id: int | None = None
 
-    @property
-    def understood(self) -> bool:
-        return self.kind == "speech" and self.value is not None and self.confidence >= CONFIDENT
 
 
 def voice_on(call: Any) -> bool:
@@ -137,7 +140,7 @@ class VoiceMenu:
                           outcome="invalid" if reply.keys else "no_input", attempt=attempt + 1)
                 preface = ["hotline:invalid_choice" if reply.keys else "hotline:no_input"]
                 continue
-            if reply.understood and reply.value in self.said:
+            if confident(reply, self.expect) and reply.value in self.said:
                 outcome = self.said[reply.value]  # type: ignore[index]
                 call.note("choice", menu=self.title, said=reply.value, outcome=outcome,
                           confidence=round(reply.confidence, 3))
@@ -233,4 +236,4 @@ SMART = FlowDef(
 )
 
 __all__ = ["AFTER_HOURS_KEYS", "CONFIDENT", "INTENT_OUTCOMES", "MAIN_KEYS", "SMART", "YES_NO",
-           "Reply", "VoiceMenu", "hear", "tell_faq", "tell_hours", "voice_on"]
+           "Reply", "VoiceMenu", "confident", "hear", "tell_faq", "tell_hours", "voice_on"]
