@@ -181,6 +181,8 @@ def yes_no(text: str) -> tuple[str | None, float]:
                 no += YES_WORDS[w] + 1.0
             else:
                 yes += YES_WORDS[w]
+        elif re.fullmatch(r"\w*верн[оа]", w) and not w.startswith("не"):  # "соверна": всё верно
+            yes += 2.0
         else:
             for lex, bucket in ((NO_WORDS, "no"), (YES_WORDS, "yes")):
                 for lw, wt in lex.items():
