@@ -123,3 +123,9 @@ def test_same_recipe_same_hash_and_same_audio(quick: testset.Manifest, tmp_path:
     assert fresh.hash == quick.hash
     for item in quick.items[::5]:
         assert (fresh.path / item["file"]).read_bytes() == (quick.path / item["file"]).read_bytes()
+
+
+def test_without_the_sound_pack_the_recipe_is_festival_alone() -> None:
+    alone = testset.recipe(quick=True, pack=False)
+    assert alone and {i.voice for i in alone} == {"festival"}
+    assert testset.recipe_hash(alone, False) != testset.recipe_hash(testset.recipe(quick=True), True)
