@@ -41,7 +41,8 @@ PROMPTS: dict[str, str] = {
     "w_700": "семьсот",
     "w_800": "восемьсот",
     "w_900": "девятьсот",
-    # Counted nouns: _1 after 1, 21…; _2_4 after 2-4, 22-24…; _5 after 5-20, 0…
+    # Counted nouns: _1 after 1, 21…; _2_4 after 2-4, 22-24…; _5 after 5-20, 0… (часов,
+    # минута, минут: the pack's human voice, ivr.say_ru)
     "w_thousand_2_4": "тысячи",
     "w_thousand_5": "тысяч",
     "w_million_2_4": "миллиона",
@@ -57,10 +58,7 @@ PROMPTS: dict[str, str] = {
     "w_kwh_5": "киловатт-часов",
     "w_hour_1": "час",
     "w_hour_2_4": "часа",
-    "w_hour_5": "часов",
-    "w_minute_1": "минута",
     "w_minute_2_4": "минуты",
-    "w_minute_5": "минут",
     # Neuter ordinals, for the day of a date (the pack's h-* are masculine).
     "w_ord_n_1": "первое",
     "w_ord_n_2": "второе",
