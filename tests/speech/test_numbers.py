@@ -96,3 +96,8 @@ def test_hundreds_split_by_the_asr() -> None:
     assert best("четыре стодвадцать") == "420"
     assert best("девять hundred один") == "901"
     assert best("тридцать писяч сорок") == "30040"
+
+
+def test_zero_as_whisper_mishears_it() -> None:
+    assert best("семь нали четыре") == "704"
+    assert best("нель нель три") == "003"
