@@ -101,8 +101,16 @@ def _acoustic_factor(transcript: Transcript) -> float:
 
 
 def unloop(text: str) -> str:
-    """Cut a decoder loop: 'A B A B A' → 'A B' (a block of two words or more said again).
-    A word said twice ("четыре четыре") is no loop; one said four times or more is cut."""
+    """Cut a decoder loop: 'A B A B A' → 'A B' (see `find_loop`)."""
+    return find_loop(text)[0]
+
+
+def find_loop(text: str) -> tuple[str, bool]:
+    """(the text cut after the first of a repeated block, whether that is surely a loop).
+
+    A block of three words or more said again, or any block said three times, is surely a
+    decoder loop; a short block said twice may be the reading itself ("ноль четыре ноль
+    четыре"), so both readings are kept. A word said twice ("четыре четыре") is no loop."""
     words = text.split()
     n = len(words)
     core = [_core(w) for w in words]
@@ -113,8 +121,9 @@ def unloop(text: str) -> str:
                 continue
             if p == 1 and core[start:start + 4] != block * 4:
                 continue
-            return " ".join(words[:start + p])
-    return text
+            thrice = core[start + 2 * p:start + 3 * p] == block
+            return " ".join(words[:start + p]), p >= 3 or p == 1 or thrice
+    return text, False
 
 
 def _core(word: str) -> str:
@@ -125,9 +134,9 @@ def _variants(text: str, ctx: ReadingContext) -> list[tuple[str, float]]:
     """The texts to parse from one hypothesis, with a weight: itself, its loop cut, and
     for an over-long digit run its leading groups (a loop inside one token)."""
     out = [(text, 1.0)]
-    cut = unloop(text)
+    cut, sure = find_loop(text)
     if cut != text:
-        out = [(cut, 1.0), (text, 0.3)]
+        out = [(cut, 1.0), (text, 0.3)] if sure else [(text, 1.0), (cut, 0.6)]
     for t, w in list(out):
         for m in re.finditer(r"\d+(?:[,.\- ]\d+){2,}", t):
             parts = re.split(r"[,.\- ]", m.group(0))

@@ -116,3 +116,9 @@ def test_a_digit_said_twice_is_no_loop() -> None:
     assert unloop("девять, девять, ноль два.") == "девять, девять, ноль два."
     u = understand(tr(("шесть шесть один", 0.7)), Expect.NUMBER, ReadingContext(digits=3))
     assert u.value == "661"
+
+
+def test_a_short_block_said_twice_may_be_the_reading() -> None:
+    u = understand(tr(("Четыре, ноль четыре, ноль четыре", 0.6)), Expect.READING,
+                   ReadingContext(previous=40300, days=30))
+    assert u.value == "40404"
