@@ -56,7 +56,7 @@ def test_recognize_prints_one_json_line_per_file(tmp_path) -> None:
     first, missing, notes, last = out
     assert set(first) == {"file", "text", "value", "confidence", "ms"}
     assert first["value"] == "12345"
-    assert "12" in first["text"]
+    assert first["text"].strip()  # the engine's own words (digits or number words)
     assert 0 < first["confidence"] <= 1
     assert 0 < first["ms"] < 3000
     assert "No such file" in missing["error"]
