@@ -63,6 +63,10 @@ _ALIASES = {
     "нали": "ноль", "нель": "ноль", "нели": "ноль", "ныль": "ноль", "ноли": "ноль",
     "нол": "ноль", "нуля": "ноль", "ноля": "ноль", "ten": "десять", "fourteen": "четырнадцать", "twenty": "двадцать", "zero": "ноль",
 }
+# "ноль" at 8 kHz: "налив", "нолев", "ныль", "мали", "моли", "нель" (Whisper, festival's voice)
+_ZERO_HEARD = re.compile(r"[нм][аоыеиу]л[аоеиыьюяй]{0,2}[вь]?")
+_NOT_ZERO = {"мало", "мала", "мол", "мил", "мила", "мило", "нал", "мел", "мель", "мыл", "мыло",
+             "мула", "нули", "милый", "мой", "малый", "моль", "мели", "милая", "налей"}
 _HUNDRED_SUFFIX = {"сот", "сут", "ста", "сто", "стоц", "сотен", "hundred", "сод", "сот."}
 
 _NUMBER_WORDS: dict[str, tuple[str, int]] = {}
@@ -130,6 +134,8 @@ def number_word(word: str) -> tuple[str, int] | None:
     w = _ALIASES.get(word, word)
     if w in _NUMBER_WORDS:
         return _NUMBER_WORDS[w]
+    if _ZERO_HEARD.fullmatch(w) and w not in _NOT_ZERO:
+        return ("U", 0)
     if w in _STOP or len(w) < 4 or not w.isalpha():
         return None
     limit = 1 if len(w) < 8 else 2
@@ -149,6 +155,9 @@ def _split_glued(word: str) -> list[tuple[str, int]] | None:
         a, b = _ALIASES.get(word[:i], word[:i]), _ALIASES.get(word[i:], word[i:])
         if a in _NUMBER_WORDS and b in _NUMBER_WORDS:
             return [_NUMBER_WORDS[a], _NUMBER_WORDS[b]]
+        za, zb = _ZERO_HEARD.fullmatch(a), _ZERO_HEARD.fullmatch(b)
+        if (za or a in _NUMBER_WORDS) and (zb or b in _NUMBER_WORDS) and (za or zb):
+            return [("U", 0) if za else _NUMBER_WORDS[a], ("U", 0) if zb else _NUMBER_WORDS[b]]
     return None
 
 

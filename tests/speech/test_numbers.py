@@ -101,3 +101,9 @@ def test_hundreds_split_by_the_asr() -> None:
 def test_zero_as_whisper_mishears_it() -> None:
     assert best("семь нали четыре") == "704"
     assert best("нель нель три") == "003"
+
+
+def test_leading_zero_misheard() -> None:
+    assert best("Налив семь тысяч сорок один") == "07041"
+    assert best("Нылмали три пять") == "0035"
+    assert best("мало ли, сорок два") == "42"  # "мало" is a word, not a zero
