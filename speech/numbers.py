@@ -65,6 +65,8 @@ _ALIASES = {
 }
 # "ноль" at 8 kHz: "налив", "нолев", "ныль", "мали", "моли", "нель" (Whisper, festival's voice)
 _ZERO_HEARD = re.compile(r"[нм][аоыеиу]л[аоеиыьюяй]{0,2}[вь]?")
+# "тысяч" at 8 kHz: "песячут", "писячу", "тысячся"
+_THOUSAND_HEARD = re.compile(r"[тпфц][ыиеэ]с[яеи]ч[аиуьсея]{0,3}т?")
 _NOT_ZERO = {"мало", "мала", "мол", "мил", "мила", "мило", "нал", "мел", "мель", "мыл", "мыло",
              "мула", "нули", "милый", "мой", "малый", "моль", "мели", "милая", "налей"}
 _HUNDRED_SUFFIX = {"сот", "сут", "ста", "сто", "стоц", "сотен", "hundred", "сод", "сот."}
@@ -100,7 +102,8 @@ _ZONE_WORDS = {
     "т1": ZONE_DAY, "т2": ZONE_NIGHT, "t1": ZONE_DAY, "t2": ZONE_NIGHT,
 }
 _NIGHT_MISHEARD = {"но", "ноч", "моч", "ночи", "нош", "мочь", "точь"}
-_ZONE_T = {"т", "t", "тариф", "те", "тэ"}  # "т один", "тариф два"
+_ZONE_T = {"т", "t", "тариф", "те", "тэ", "та", "то", "ти"}
+_T_ONE_GLUED = {"тодин", "тадин", "тодын", "теодин", "тэодин", "тоодин"}  # "т один", "тариф два"
 
 
 def _levenshtein(a: str, b: str, limit: int) -> int:
@@ -136,6 +139,8 @@ def number_word(word: str) -> tuple[str, int] | None:
         return _NUMBER_WORDS[w]
     if _ZERO_HEARD.fullmatch(w) and w not in _NOT_ZERO:
         return ("U", 0)
+    if _THOUSAND_HEARD.fullmatch(w):
+        return ("K", 1000)
     if w in _STOP or len(w) < 4 or not w.isalpha():
         return None
     limit = 1 if len(w) < 8 else 2
@@ -149,15 +154,24 @@ def number_word(word: str) -> tuple[str, int] | None:
     return best[1] if best else None
 
 
+def _exact(word: str) -> tuple[str, int] | None:
+    """A number word without fuzzy matching: the lexicon, aliases, misheard zero/thousand."""
+    w = _ALIASES.get(word, word)
+    if w in _NUMBER_WORDS:
+        return _NUMBER_WORDS[w]
+    if _ZERO_HEARD.fullmatch(w) and w not in _NOT_ZERO:
+        return ("U", 0)
+    if _THOUSAND_HEARD.fullmatch(w):
+        return ("K", 1000)
+    return None
+
+
 def _split_glued(word: str) -> list[tuple[str, int]] | None:
     """'двадцатьпять' → two number words (Whisper sometimes glues them)."""
     for i in range(3, len(word) - 2):
-        a, b = _ALIASES.get(word[:i], word[:i]), _ALIASES.get(word[i:], word[i:])
-        if a in _NUMBER_WORDS and b in _NUMBER_WORDS:
-            return [_NUMBER_WORDS[a], _NUMBER_WORDS[b]]
-        za, zb = _ZERO_HEARD.fullmatch(a), _ZERO_HEARD.fullmatch(b)
-        if (za or a in _NUMBER_WORDS) and (zb or b in _NUMBER_WORDS) and (za or zb):
-            return [("U", 0) if za else _NUMBER_WORDS[a], ("U", 0) if zb else _NUMBER_WORDS[b]]
+        a, b = _exact(word[:i]), _exact(word[i:])
+        if a and b:
+            return [a, b]
     return None
 
 
@@ -447,8 +461,11 @@ def split_zones(text: str) -> dict[str, str] | None:
     i = 0
     while i < len(toks):
         t = toks[i]
-        z = _ZONE_WORDS.get(t)
-        if z:
+        z = _ZONE_WORDS.get(t) or (
+            ZONE_DAY if t.startswith("дневн") else ZONE_NIGHT if t.startswith("ночн") else None)
+        if t in _T_ONE_GLUED:  # "тодин": "т один"
+            marks.append((i, i + 1, ZONE_DAY))
+        elif z:
             marks.append((i, i + 1, z))
         elif t in _ZONE_T and i + 1 < len(toks):
             n = toks[i + 1]
@@ -458,6 +475,11 @@ def split_zones(text: str) -> dict[str, str] | None:
             elif n in ("2", "два", "второй"):
                 marks.append((i, i + 2, ZONE_NIGHT))
                 i += 1
+        elif (t in ("под", "тдва", "тудва", "тэдва") and marks and marks[-1][2] == ZONE_DAY
+              and (t != "под" or toks[i + 1:i + 2] in (["два"], ["2"]))):
+            end = i + 2 if t == "под" else i + 1  # "под два": "т два" misheard
+            marks.append((i, end, ZONE_NIGHT))
+            i = end - 1
         elif t in _NIGHT_MISHEARD and marks and marks[-1][2] == ZONE_DAY:
             marks.append((i, i + 1, ZONE_NIGHT))  # "день 14,962, но 17,711": "ночь" misheard
         elif re.fullmatch(r"[тt][12]", t):

@@ -107,3 +107,10 @@ def test_leading_zero_misheard() -> None:
     assert best("Налив семь тысяч сорок один") == "07041"
     assert best("Нылмали три пять") == "0035"
     assert best("мало ли, сорок два") == "42"  # "мало" is a word, not a zero
+
+
+def test_thousand_misheard_and_zone_markers_misheard() -> None:
+    assert best("четыре песячут девять") == "4009"
+    assert best("двадцать однопесяча сто") == "21100"
+    assert split_zones("Тодин пять под два шесть") == {"day": "пять", "night": "шесть"}
+    assert split_zones("дневный сорок ночные семь") == {"day": "сорок", "night": "семь"}
