@@ -52,3 +52,10 @@ def test_yes_no(text: str, expected: str) -> None:
 
 def test_yes_no_unclear() -> None:
     assert yes_no("повторите вопрос пожалуйста")[0] is None
+
+
+def test_more_ways_of_saying_it() -> None:
+    assert intent("у нас опять всё вырубило").intent == "outage"
+    assert intent("свяжитесь со мной позже").intent == "callback"
+    assert intent("можно через госуслуги").intent == "payment"
+    assert intent("во сколько вы открываетесь").intent == "hours"
