@@ -10,9 +10,10 @@ Engines are blocking and CPU-bound; the live path runs them in worker threads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -49,6 +50,11 @@ class Transcript:
     engine: str
     audio_ms: int  # length of the utterance
     decode_ms: float  # time the engine took
+    # The log-probability the engine gives each text for this utterance (forced decoding), or
+    # None when it cannot (Vosk). `speech.rescoring` uses it to weigh candidate readings the
+    # hypotheses only hint at. Blocking, CPU-bound: call it on the worker thread.
+    scorer: Callable[[Sequence[str]], list[float]] | None = field(
+        default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:

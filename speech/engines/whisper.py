@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,15 +104,16 @@ class WhisperEngine:
         started = time.perf_counter()
         audio = as_engine_audio(audio)
         options = options or for_expect(expect)
-        audio_ms = int(round(audio.size * 1000 / SAMPLE_RATE))
+        audio_ms = round(audio.size * 1000 / SAMPLE_RATE)
         if audio.size == 0:
             return Transcript((), self.name, 0, (time.perf_counter() - started) * 1000)
         mel = self.mel(audio, options)
         features = self._ct2.StorageView.from_array(mel[None])
         prompt = self.prompt(options.initial_prompt)
         beam = max(1, options.beam_size)
+        encoded = self.model.encode(features, to_cpu=True)
         result = self.model.generate(
-            features, [prompt],
+            encoded, [prompt],
             beam_size=beam,
             num_hypotheses=max(1, min(options.num_hypotheses, beam)),
             return_scores=True,
@@ -126,4 +128,55 @@ class WhisperEngine:
                 continue
             hypotheses[text] = Hypothesis(text, float(np.exp(min(0.0, score))))
         ranked = tuple(sorted(hypotheses.values(), key=lambda h: -h.confidence))
-        return Transcript(ranked, self.name, audio_ms, (time.perf_counter() - started) * 1000)
+        scorer = self._scorer(np.array(encoded), mel.shape[-1], prompt)
+        return Transcript(ranked, self.name, audio_ms, (time.perf_counter() - started) * 1000,
+                          scorer=scorer)
+
+    def _scorer(self, encoded: np.ndarray, frames: int,
+                prompt: list[int]) -> Callable[[Sequence[str]], list[float]]:
+        """log P(text | this utterance) for any texts: a closure over the encoder output
+        (~0.7 MB for 7 s; freed with the transcript that holds it)."""
+
+        def score(texts: Sequence[str]) -> list[float]:
+            return self.score(encoded, frames, prompt, texts)
+
+        return score
+
+    def score(self, encoded: np.ndarray, frames: int, prompt: list[int],
+              texts: Sequence[str], *, eot: bool = True) -> list[float]:
+        """Forced decoding: the sum of the token log-probabilities of each text (written as
+        the decoder writes it, e.g. " 12,345"), end of text included, in one batch.
+
+        The texts are decoder prefixes; CTranslate2 returns the vocabulary's logits at every
+        step, forced ones included. The end-of-text token makes a text that stops early pay
+        for it ("1." for "7701"). (`Whisper.align` cannot: its probabilities exclude
+        end-of-text.) The same model, so the same thread safety as `transcribe`."""
+        if not texts:
+            return []
+        tokens = [self.tokenizer.encode(t) for t in texts]
+        n = len(tokens)
+        batch = self._ct2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(encoded, n, axis=0)))
+        longest = max(len(t) for t in tokens)
+        results = self.model.generate(
+            # CTranslate2 counts the forced prefix against max_length more than once: this
+            # leaves room for every forced step and the end (checked below)
+            batch, [prompt + t for t in tokens], beam_size=1,
+            max_length=min(MAX_TOKENS, len(prompt) + 2 * (longest + 2)),
+            return_logits_vocab=True, suppress_tokens=[], suppress_blank=False,
+        )
+        out = []
+        eot_id = self.tokenizer.eot
+        for toks, result in zip(tokens, results):
+            steps = result.logits[0]
+            want = toks + ([eot_id] if eot else [])
+            total = 0.0
+            for k, tok in enumerate(want):
+                if k >= len(steps):  # no step for a forced token: max_length too short
+                    raise RuntimeError(f"forced decoding returned {len(steps)} steps for "
+                                       f"{len(want)} tokens")
+                logits = np.asarray(steps[k], dtype=np.float32).reshape(-1)
+                top = float(logits.max())
+                total += float(logits[tok]) - top - float(np.log(np.exp(logits - top).sum()))
+            out.append(total)
+        return out
