@@ -7,7 +7,9 @@ for "соедините с оператором", booked on "да"; in hours the
 from __future__ import annotations
 
 import pytest
-from harness import Script, Stack, operators_schedule
+from audio_match import find_prompts, load_prompts, names
+from harness import Script, Stack, operators_schedule, prompt_folders
+from rtp_capture import RtpCapture
 from sqlalchemy import select
 from voice_calls import press, speak, speech_ready
 
@@ -100,3 +102,32 @@ async def test_in_hours_operator_by_voice_joins_the_queue(voice_ready: Stack) ->
     result = await caller.wait(60)
     assert result.ok, result.explain()
     assert ("Главное меню", "operator") in said_choices(s), s.events("speech")
+
+
+async def test_out_of_hours_a_tariff_question_is_answered_from_the_faq_file(
+        voice_ready: Stack, capture: RtpCapture) -> None:
+    """The answer is the content file's text, rendered into the PBX's sounds when the file was
+    loaded (not during the call), and heard whole by the caller."""
+    from ivr.faq import parse, sound_name
+
+    stack = voice_ready
+    stack.set_config("hours.operators", operators_schedule(False))
+    text = parse(stack.settings.faq_file.read_bytes())["tariffs"]
+    sound = f"hotline:{sound_name('tariffs', text)}"
+    folder = prompt_folders(stack.settings)["hotline:"]
+    assert (folder / f"{sound.removeprefix('hotline:')}.wav").exists()  # rendered before any call
+    caller = await stack.call(stack.settings.hotline_number,
+                              [*speak(stack, "какой у вас тариф на электроэнергию", AFTER_HOURS_Q),
+                               Go(), Hangup()])
+    s = Script(stack, caller)
+    await s.at("after_hours_menu")
+    await s.reach("more", timeout=90)  # the answer said, then "anything else?"
+    await s.press()
+    result = await caller.wait(60)
+    assert result.ok, result.explain()
+    assert ("Меню в нерабочее время (Smart IVR)", "tariffs") in said_choices(s), s.events("speech")
+    assert s.events("faq") == [{"topic": "tariffs", "told": True}]
+    wanted = load_prompts({"hotline:": folder}, [sound])
+    heard = names(find_prompts(capture.audio(caller.media_port),
+                               {k: v[: int(len(v) * 0.95)] for k, v in wanted.items()}))
+    assert heard == [sound], heard
