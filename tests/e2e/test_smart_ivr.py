@@ -131,3 +131,22 @@ async def test_out_of_hours_a_tariff_question_is_answered_from_the_faq_file(
     heard = names(find_prompts(capture.audio(caller.media_port),
                                {k: v[: int(len(v) * 0.95)] for k, v in wanted.items()}))
     assert heard == [sound], heard
+
+
+async def test_speaking_over_the_greeting_is_heard(voice_ready: Stack) -> None:
+    """The caller need not wait for the long menu: speech over it stops it (barge-in)."""
+    stack = voice_ready
+    stack.set_config("hours.operators", operators_schedule(False))
+    caller = await stack.call(stack.settings.hotline_number,
+                              [*speak(stack, "хочу передать показания"), Go(), Hangup()],
+                              caller_id="79990000001")
+    s = Script(stack, caller)
+    await s.at("after_hours_menu")
+    await s.reach("enter_tail", timeout=60)
+    await s.press()
+    result = await caller.wait(60)
+    assert result.ok, result.explain()
+    (menu,) = [n for n in s.events("speech") if n.get("question") == "ask"]
+    assert menu["heard"] == "speech" and menu["barged_in"] is True, menu
+    assert menu["played_ms"] < menu["prompt_ms"] - 5000, menu  # most of the menu never played
+    assert ("Меню в нерабочее время (Smart IVR)", "readings") in said_choices(s)
