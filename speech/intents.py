@@ -8,9 +8,15 @@ error of a letter or two still matches a long stem), with cheap negation ("не 
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
 
 from speech.engine import INTENTS
 
@@ -27,7 +33,7 @@ _STEMS: dict[str, dict[str, float]] = {
         "лицев": 1.0, "счет": 0.5, "состояни": 2.0, "сумм": 1.0, "числится": 1.5,
     },
     "outage": {
-        "свет": 3.0, "отключ": 3.0, "электричеств": 1.5, "аварi": 2.0, "авари": 2.5,
+        "свет": 3.0, "отключ": 3.0, "электричеств": 0.5, "аварi": 2.0, "авари": 2.5,
         "пропал": 2.0, "нет": 0.5, "напряжен": 2.0, "темно": 2.0, "выключ": 2.0,
         "дадут": 2.0, "включат": 2.0, "подача": 1.0, "обесточ": 3.0, "погас": 2.5, "вырубил": 3.0, "вырубает": 2.5, "электроснабжен": 2.0,
     },
@@ -70,6 +76,7 @@ assert set(_STEMS) == set(INTENTS)
 _NOT_OUTAGE = ("за свет", "стоит свет", "за электр", "стоимость электр")
 
 _NEG = {"не", "нельзя", "ненадо"}
+_NEGATABLE = {"operator", "callback"}  # "я не должна" still asks about the balance
 _NEG_SKIP = {"надо", "нужно", "хочу", "нужен", "нужна", "буду", "могу", "стоит", "с", "со"}
 
 YES_WORDS = {
@@ -116,14 +123,8 @@ def _stem_match(word: str, stem: str) -> float:
     return 0.0
 
 
-@dataclass(frozen=True)
-class IntentScore:
-    intent: str | None
-    score: float  # 0..1: share of the evidence for the winner, damped when evidence is thin
-    scores: dict[str, float]
-
-
-def intent_scores(text: str) -> dict[str, float]:
+def stem_scores(text: str) -> dict[str, float]:
+    """Weighted word stems per intent, matched forgivingly, with negation."""
     words = normalize(text)
     joined = " ".join(words)
     scores = {k: 0.0 for k in INTENTS}
@@ -135,8 +136,8 @@ def intent_scores(text: str) -> dict[str, float]:
                 m = _stem_match(w, stem)
                 if m:
                     best = max(best, m * weight)
-            if best:
-                scores[name] += -best if negated else best
+            if best:  # "не надо оператора": negation flips only the wish for a person/call
+                scores[name] += -best if negated and name in _NEGATABLE else best
     for name, phrases in _PHRASES.items():
         for p in phrases:
             if p in joined:
@@ -156,16 +157,202 @@ def _negated(words: list[str], i: int) -> bool:
     return j >= 0 and words[j] in _NEG and i - j <= 3
 
 
-def intent(text: str) -> IntentScore:
-    scores = intent_scores(text)
+
+# ---- exemplars: what callers say, as data (speech/intents_ru.toml + staff files) -------------
+
+DEFAULT_EXEMPLARS = Path(__file__).with_name("intents_ru.toml")
+EXTRA_ENV = "HOTLINE_INTENTS_FILE"  # extra exemplar files, separated by os.pathsep
+
+
+class ExemplarError(ValueError):
+    """An exemplar file that cannot be used; the message names the file and the reason."""
+
+
+def load_exemplars(*paths: Path | str) -> dict[str, list[str]]:
+    """Examples per intent from the default file, then each of `paths` (added, not replaced)."""
+    out: dict[str, list[str]] = {k: [] for k in INTENTS}
+    for path in (DEFAULT_EXEMPLARS, *paths):
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ExemplarError(f"{path}: cannot read the intent examples: {e}") from e
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ExemplarError(f"{path}: not valid TOML: {e}") from e
+        for name, table in data.items():
+            if name not in out:
+                raise ExemplarError(f"{path}: unknown intent [{name}]; expected one of "
+                                    f"{', '.join(INTENTS)}")
+            examples = table.get("examples") if isinstance(table, dict) else None
+            if not isinstance(examples, list) or not all(isinstance(x, str) for x in examples):
+                raise ExemplarError(f"{path}: [{name}] needs examples = [\"...\", ...] "
+                                    "(a list of strings)")
+            out[name].extend(x for x in examples if normalize(x))
+    return out
+
+
+def _grams(text: str) -> dict[str, float]:
+    """Character 3- and 4-grams of the normalised text (spaces pad the words), sublinear tf."""
+    s = " " + " ".join(normalize(text)) + " "
+    counts: dict[str, int] = {}
+    for n in (3, 4):
+        for i in range(len(s) - n + 1):
+            g = s[i:i + n]
+            if g.strip():
+                counts[g] = counts.get(g, 0) + 1
+    return {g: 1.0 + math.log(c) for g, c in counts.items()}
+
+
+class ExemplarIndex:
+    """TF-IDF over character n-grams of the exemplars; cosine similarity per intent."""
+
+    def __init__(self, exemplars: dict[str, list[str]]) -> None:
+        self.exemplars = {k: list(v) for k, v in exemplars.items()}
+        self.labels: list[int] = []
+        docs = []
+        for k, name in enumerate(INTENTS):
+            for text in exemplars.get(name, ()):
+                docs.append(_grams(text))
+                self.labels.append(k)
+        if not docs:
+            raise ExemplarError("no intent examples at all")
+        df: dict[str, int] = {}
+        for d in docs:
+            for g in d:
+                df[g] = df.get(g, 0) + 1
+        self.vocab = {g: i for i, g in enumerate(sorted(df))}
+        n = len(docs)
+        self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1.0 for g in sorted(df)])
+        m = np.zeros((n, len(self.vocab)), dtype=np.float32)
+        for r, d in enumerate(docs):
+            for g, tf in d.items():
+                m[r, self.vocab[g]] = tf * self.idf[self.vocab[g]]
+        m /= np.linalg.norm(m, axis=1, keepdims=True) + 1e-9
+        self.matrix = m
+        self.label_arr = np.array(self.labels)
+
+    def similarity(self, text: str) -> dict[str, float]:
+        """Per intent: the mean of its two best exemplar cosines (0..1)."""
+        q = np.zeros(len(self.vocab), dtype=np.float32)
+        for g, tf in _grams(text).items():
+            i = self.vocab.get(g)
+            if i is not None:
+                q[i] = tf * self.idf[i]
+        norm = float(np.linalg.norm(q))
+        out = {k: 0.0 for k in INTENTS}
+        if norm == 0.0:
+            return out
+        sims = self.matrix @ (q / norm)
+        for k, name in enumerate(INTENTS):
+            s = np.sort(sims[self.label_arr == k])[-_TOP_K:]
+            out[name] = float(s.mean()) if len(s) else 0.0
+        return out
+
+
+_TOP_K = 2
+_index: ExemplarIndex | None = None
+
+
+def configure(*extra: Path | str) -> ExemplarIndex:
+    """(Re)build the exemplar index from the default file plus `extra` files; returns it."""
+    global _index
+    _index = ExemplarIndex(load_exemplars(*extra))
+    return _index
+
+
+def index() -> ExemplarIndex:
+    """The index, built once on first use (default file + $HOTLINE_INTENTS_FILE)."""
+    if _index is None:
+        extra = [p for p in os.environ.get(EXTRA_ENV, "").split(os.pathsep) if p]
+        return configure(*extra)
+    return _index
+
+
+# ---- strong patterns: a few unambiguous constructions ---------------------------------------
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx)) for name, rx in (
+        # "как / где / чем / куда ... оплатить", реквизиты: how to pay, not how much
+        ("payment", r"\b(как|где|чем|куда|через)\b.{0,30}\b(о|за)?пла[тч]"),
+        ("payment", r"\bреквизит"),
+        # "сколько ... платить / должен / с меня / за свет": the amount due
+        ("balance", (r"\bск[оа]л?ь?к[оа]\b.{0,25}\b(плат|долж|задолж|с меня|сменя|набежал|"
+                     r"начисл|за свет|за электр)")),
+        ("balance", r"\b(с меня|сменя)\b.{0,20}\b(за свет|за электр)"),
+        # a caller refusing the machine wants a person
+        ("operator", r"\bне\b.{0,20}\b(робот|машин|автомат|автоответчик)"),
+        ("outage", r"\b(нет|нету|без|пропал\w*|отключ\w*)\b.{0,6}\bсвет"),
+        ("hours", r"\b(до|во|с)\s(скольки|скольк\w*|какого час\w*|котор\w* час\w*)\b"),
+        ("callback", r"\b(пере|при)?звон\w*\b.{0,25}\b(мне|меня|на мой|номер)"),
+        ("callback", r"\b(мне|меня)\b.{0,20}\b(пере|при|по)звон"),
+        ("callback", r"\bнабер\w*\s(мне|меня)\b"),
+    )
+)
+
+
+def _patterns(text: str) -> dict[str, float]:
+    joined = " ".join(normalize(text))
+    out = {k: 0.0 for k in INTENTS}
+    for name, rx in _PATTERNS:
+        if rx.search(joined):
+            out[name] = 1.0
+    return out
+
+
+# ---- combining the evidence ------------------------------------------------------------------
+
+W_STEMS = 1.0  # per unit of stem evidence (capped at STEM_CAP)
+STEM_CAP = 6.0
+W_EXEMPLAR = 8.0  # per unit of cosine
+W_PATTERN = 2.5
+TEMPERATURE = 1.0
+MIN_EVIDENCE = 1.5  # below this combined score nothing points anywhere: None
+MIN_CONFIDENCE = 0.3  # below this the intent is not given (the flow asks a question)
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str | None
+    score: float  # calibrated confidence 0..1 (the winner's share, damped when evidence is thin)
+    scores: dict[str, float]  # combined evidence per intent
+
+
+def intent_scores(text: str) -> dict[str, float]:
+    """Combined evidence per intent: stems (fuzzy), exemplar similarity, strong patterns."""
+    stems = stem_scores(text)
+    sims = index().similarity(text)
+    pats = _patterns(text)
+    return {k: W_STEMS * max(-STEM_CAP, min(STEM_CAP, stems[k])) + W_EXEMPLAR * sims[k]
+            + W_PATTERN * pats[k] for k in INTENTS}
+
+
+def decide(scores: dict[str, float]) -> IntentScore:
+    """The best intent and its calibrated confidence from combined scores (None when unsure)."""
     best = max(scores, key=lambda k: scores[k])
     top = scores[best]
-    if top < 1.0:
+    if top < MIN_EVIDENCE:
         return IntentScore(None, 0.0, scores)
-    positive = sum(max(0.0, v) for v in scores.values())
-    share = top / positive
-    strength = min(1.0, top / 3.0)
-    return IntentScore(best, round(share * strength, 3), scores)
+    z = [math.exp((v - top) / TEMPERATURE) for v in scores.values()]
+    share = 1.0 / sum(z)
+    strength = min(1.0, top / (2 * MIN_EVIDENCE + 1.0))
+    conf = round(share * strength, 3)
+    if conf < MIN_CONFIDENCE:
+        return IntentScore(None, conf, scores)
+    return IntentScore(best, conf, scores)
+
+
+def intent(text: str) -> IntentScore:
+    return decide(intent_scores(text))
+
+
+def intent_of_hypotheses(weighted: list[tuple[str, float]]) -> IntentScore:
+    """Several recognition hypotheses with weights (summing to about 1) → one decision."""
+    total = sum(w for _t, w in weighted) or 1.0
+    agg = {k: 0.0 for k in INTENTS}
+    for text, w in weighted:
+        for k, v in intent_scores(text).items():
+            agg[k] += v * w / total
+    return decide(agg)
 
 
 def yes_no(text: str) -> tuple[str | None, float]:

@@ -1,8 +1,14 @@
-"""speech.intents: free speech → intent, and yes/no."""
+"""speech.intents: free speech → intent (stems + exemplar similarity + patterns), and yes/no.
+
+Pure logic. The phrasings here are written for these tests (not the test set's test split)."""
+
+import time
+from pathlib import Path
 
 import pytest
 
-from speech.intents import intent, yes_no
+from speech import intents
+from speech.intents import ExemplarError, intent, intent_of_hypotheses, load_exemplars, yes_no
 
 
 @pytest.mark.parametrize(
@@ -16,8 +22,6 @@ from speech.intents import intent, yes_no
         ("почём сейчас киловатт час", "tariffs"),
         ("где заплатить за свет без комиссии", "payment"),
         ("какой у вас режим работы в субботу", "hours"),
-        ("ператор пожалуйста", "operator"),  # ASR dropped a letter
-        ("показанья щётчика", "readings"),
     ],
 )
 def test_intents(text: str, expected: str) -> None:
@@ -26,14 +30,135 @@ def test_intents(text: str, expected: str) -> None:
     assert 0 < got.score <= 1
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # balance vs payment: how much → balance; how / where / with what, details → payment
+        ("сколько мне платить за свет", "balance"),
+        ("скажите сколько платить в этом месяце", "balance"),
+        ("как мне платить за свет", "payment"),
+        ("где платить за электричество", "payment"),
+        ("чем можно заплатить, картой или наличными", "payment"),
+        ("продиктуйте реквизиты", "payment"),
+        # tariffs vs balance: a price per kWh, not the amount due
+        ("сколько стоит киловатт у вас", "tariffs"),
+        ("сколько с меня за электричество в ноябре", "balance"),
+        # outage vs a bill for light
+        ("у меня свет не горит с обеда", "outage"),
+        ("сколько я должен за свет", "balance"),
+        ("хочу заплатить за свет", "payment"),
+        # callback vs operator
+        ("пусть оператор мне перезвонит вечером", "callback"),
+        ("соедините меня с оператором сейчас", "operator"),
+        ("не могу ждать на линии, позвоните мне сами", "callback"),
+        # hours vs outage: "когда" alone is not a time-table question
+        ("когда включат свет на нашей улице", "outage"),
+        ("когда у вас касса открыта", "hours"),
+    ],
+)
+def test_boundaries(text: str, expected: str) -> None:
+    assert intent(text).intent == expected
+
+
 def test_negation() -> None:
     assert intent("не надо оператора, перезвоните мне").intent == "callback"
     assert intent("не надо оператора").intent is None
+    assert intent("оператор не нужен, лучше позвоните мне позже").intent == "callback"
+    # a caller refusing the machine wants a person
+    assert intent("не желаю говорить с роботом").intent == "operator"
+    # negation does not turn a balance question into nothing
+    assert intent("я вроде ничего не должна, проверьте").intent == "balance"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ператор пожалуйста", "operator"),  # ASR dropped a letter
+        ("показанья щётчика", "readings"),
+        ("пиредать паказания", "readings"),
+        ("сколька с миня за свет", "balance"),
+        ("аплатить картой", "payment"),
+        ("пирезвоните пожалуйста", "callback"),
+        ("тарифы на электро энергию", "tariffs"),
+        ("свет атключили", "outage"),
+        ("до скольки вы работаити", "hours"),
+    ],
+)
+def test_misheard(text: str, expected: str) -> None:
+    assert intent(text).intent == expected
 
 
 def test_nothing() -> None:
     assert intent("алло алло").intent is None
     assert intent("").intent is None
+    assert intent("ну это самое как его").intent is None
+
+
+def test_hypotheses_vote() -> None:
+    got = intent_of_hypotheses([("перезвоните мне", 0.6), ("перезвон и мне", 0.4)])
+    assert got.intent == "callback" and got.score > 0.4
+    assert intent_of_hypotheses([("алло", 1.0)]).intent is None
+
+
+def test_exemplar_file_loads() -> None:
+    ex = load_exemplars()
+    assert set(ex) == set(intents.INTENTS)
+    assert all(len(v) >= 30 for v in ex.values()), {k: len(v) for k, v in ex.items()}
+
+
+def test_extra_file_extends(tmp_path: Path) -> None:
+    extra = tmp_path / "more.toml"
+    extra.write_text('[outage]\nexamples = ["фаза ушла в щитке"]\n', encoding="utf-8")
+    base = load_exemplars()
+    before = intents.index().similarity("фаза ушла в щитке")["outage"]
+    ex = load_exemplars(extra)
+    assert ex["outage"] == base["outage"] + ["фаза ушла в щитке"]
+    assert ex["balance"] == base["balance"]
+    try:
+        intents.configure(extra)
+        assert intents.index().similarity("фаза ушла в щитке")["outage"] > before + 0.3
+        assert intent("фаза ушла в щитке").intent == "outage"
+    finally:
+        intents.configure()
+    assert intents.index().similarity("фаза ушла в щитке")["outage"] == pytest.approx(before)
+
+
+def test_extra_file_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = tmp_path / "more.toml"
+    extra.write_text('[hours]\nexamples = ["обеденный час у кассира"]\n', encoding="utf-8")
+    monkeypatch.setenv(intents.EXTRA_ENV, str(extra))
+    monkeypatch.setattr(intents, "_index", None)
+    assert "обеденный час у кассира" in intents.index().exemplars["hours"]
+    monkeypatch.setattr(intents, "_index", None)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[outage\nexamples = ["x"]\n', "not valid TOML"),
+        ('[weather]\nexamples = ["дождь"]\n', "unknown intent [weather]"),
+        ('[outage]\nexample = ["нет света"]\n', "[outage] needs examples"),
+        ('[outage]\nexamples = "нет света"\n', "[outage] needs examples"),
+    ],
+)
+def test_broken_file(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(ExemplarError) as e:
+        load_exemplars(bad)
+    assert str(bad) in str(e.value) and message in str(e.value)
+    with pytest.raises(ExemplarError, match="cannot read"):
+        load_exemplars(tmp_path / "missing.toml")
+
+
+def test_fast() -> None:
+    intent("прогрев")  # the index is built once
+    texts = ["здравствуйте, девушка, мне бы узнать, сколько я должна за свет"] * 50
+    t0 = time.perf_counter()
+    for t in texts:
+        intent(t)
+    per_call_ms = (time.perf_counter() - t0) * 1000 / len(texts)
+    assert per_call_ms < 5.0, per_call_ms
 
 
 @pytest.mark.parametrize(
@@ -41,8 +166,12 @@ def test_nothing() -> None:
     [
         ("да", "yes"), ("Да.", "yes"), ("верно", "yes"), ("правильно", "yes"),
         ("всё так", "yes"), ("да, всё верно", "yes"), ("конечно", "yes"),
+        ("да да", "yes"), ("ага", "yes"), ("угу", "yes"), ("так точно", "yes"),
+        ("ну да", "yes"), ("да, сохраняйте", "yes"), ("точно так", "yes"),
         ("нет", "no"), ("неверно", "no"), ("неправильно", "no"), ("не так", "no"),
-        ("не верно", "no"), ("нет, ошибка", "no"), ("Нет!", "no"),
+        ("не верно", "no"), ("нет, ошибка", "no"), ("Нет!", "no"), ("нет нет", "no"),
+        ("не правильно", "no"), ("это не так", "no"), ("нет, не верно", "no"),
+        ("да нет, не так", "no"), ("не совсем", "no"), ("не то число", "no"),
     ],
 )
 def test_yes_no(text: str, expected: str) -> None:
@@ -52,6 +181,7 @@ def test_yes_no(text: str, expected: str) -> None:
 
 def test_yes_no_unclear() -> None:
     assert yes_no("повторите вопрос пожалуйста")[0] is None
+    assert yes_no("")[0] is None
 
 
 def test_more_ways_of_saying_it() -> None:
