@@ -245,18 +245,16 @@ def _yes_no(transcript: Transcript, weights: list[float], text: str) -> Understo
 
 
 def _intent(transcript: Transcript, weights: list[float], text: str) -> Understood:
-    agg: dict[str, float] = {}
-    for h, w in zip(transcript.hypotheses, weights):
-        for k, v in intents.intent_scores(h.text).items():
-            agg[k] = agg.get(k, 0.0) + w * v
-    best = max(agg, key=lambda k: agg[k])
-    top = agg[best]
-    if top < 1.0:
+    # speech.intents: stems + exemplar similarity + patterns over all hypotheses, calibrated
+    got = intents.intent_of_hypotheses([(h.text, w) for h, w in zip(transcript.hypotheses,
+                                                                      weights)])
+    if got.intent is None:
         return Understood(None, 0.0, text, ())
-    positive = sum(max(0.0, v) for v in agg.values())
-    conf = (top / positive) * min(1.0, top / 3.0) * _acoustic_factor(transcript)
-    rest = sorted((k for k in agg if k != best and agg[k] >= 1.0), key=lambda k: -agg[k])
-    return Understood(best, round(conf, 3), text, tuple(rest))
+    conf = got.score * _acoustic_factor(transcript)
+    rest = sorted((k for k in got.scores
+                   if k != got.intent and got.scores[k] >= intents.MIN_EVIDENCE),
+                  key=lambda k: -got.scores[k])
+    return Understood(got.intent, round(conf, 3), text, tuple(rest))
 
 
 def softmax_confidence(logprob_mean: float) -> float:
