@@ -168,9 +168,13 @@ class ExemplarError(ValueError):
     """An exemplar file that cannot be used; the message names the file and the reason."""
 
 
+NONE = "none"  # the exemplar table of things that ask for nothing ("не надо оператора", "алло")
+LABELS = (*INTENTS, NONE)
+
+
 def load_exemplars(*paths: Path | str) -> dict[str, list[str]]:
-    """Examples per intent from the default file, then each of `paths` (added, not replaced)."""
-    out: dict[str, list[str]] = {k: [] for k in INTENTS}
+    """Examples per intent (and `none`) from the default file, then each of `paths` (added)."""
+    out: dict[str, list[str]] = {k: [] for k in LABELS}
     for path in (DEFAULT_EXEMPLARS, *paths):
         path = Path(path)
         try:
@@ -182,7 +186,7 @@ def load_exemplars(*paths: Path | str) -> dict[str, list[str]]:
         for name, table in data.items():
             if name not in out:
                 raise ExemplarError(f"{path}: unknown intent [{name}]; expected one of "
-                                    f"{', '.join(INTENTS)}")
+                                    f"{', '.join(LABELS)}")
             examples = table.get("examples") if isinstance(table, dict) else None
             if not isinstance(examples, list) or not all(isinstance(x, str) for x in examples):
                 raise ExemplarError(f"{path}: [{name}] needs examples = [\"...\", ...] "
@@ -210,7 +214,7 @@ class ExemplarIndex:
         self.exemplars = {k: list(v) for k, v in exemplars.items()}
         self.labels: list[int] = []
         docs = []
-        for k, name in enumerate(INTENTS):
+        for k, name in enumerate(LABELS):
             for text in exemplars.get(name, ()):
                 docs.append(_grams(text))
                 self.labels.append(k)
@@ -232,18 +236,18 @@ class ExemplarIndex:
         self.label_arr = np.array(self.labels)
 
     def similarity(self, text: str) -> dict[str, float]:
-        """Per intent: the mean of its two best exemplar cosines (0..1)."""
+        """Per intent (and `none`): the mean of its best `_TOP_K` exemplar cosines (0..1)."""
         q = np.zeros(len(self.vocab), dtype=np.float32)
         for g, tf in _grams(text).items():
             i = self.vocab.get(g)
             if i is not None:
                 q[i] = tf * self.idf[i]
         norm = float(np.linalg.norm(q))
-        out = {k: 0.0 for k in INTENTS}
+        out = {k: 0.0 for k in LABELS}
         if norm == 0.0:
             return out
         sims = self.matrix @ (q / norm)
-        for k, name in enumerate(INTENTS):
+        for k, name in enumerate(LABELS):
             s = np.sort(sims[self.label_arr == k])[-_TOP_K:]
             out[name] = float(s.mean()) if len(s) else 0.0
         return out
@@ -303,7 +307,7 @@ def _patterns(text: str) -> dict[str, float]:
 
 W_STEMS = 1.0  # per unit of stem evidence (capped at STEM_CAP)
 STEM_CAP = 6.0
-W_EXEMPLAR = 8.0  # per unit of cosine
+W_EXEMPLAR = 12.0  # per unit of cosine
 W_PATTERN = 2.5
 TEMPERATURE = 1.0
 MIN_EVIDENCE = 1.5  # below this combined score nothing points anywhere: None
@@ -318,21 +322,28 @@ class IntentScore:
 
 
 def intent_scores(text: str) -> dict[str, float]:
-    """Combined evidence per intent: stems (fuzzy), exemplar similarity, strong patterns."""
+    """Combined evidence per intent: stems (fuzzy), exemplar similarity, strong patterns; and
+    under `none`, the similarity to requests for nothing (a competitor, never an answer)."""
     stems = stem_scores(text)
     sims = index().similarity(text)
     pats = _patterns(text)
-    return {k: W_STEMS * max(-STEM_CAP, min(STEM_CAP, stems[k])) + W_EXEMPLAR * sims[k]
-            + W_PATTERN * pats[k] for k in INTENTS}
+    out = {k: W_STEMS * max(-STEM_CAP, min(STEM_CAP, stems[k])) + W_EXEMPLAR * sims[k]
+           + W_PATTERN * pats[k] for k in INTENTS}
+    out[NONE] = W_EXEMPLAR * sims[NONE]
+    return out
 
 
 def decide(scores: dict[str, float]) -> IntentScore:
-    """The best intent and its calibrated confidence from combined scores (None when unsure)."""
+    """The best intent and its calibrated confidence from combined scores (None when unsure):
+    the winner's softmax share against the other intents and `none`, damped when the evidence
+    is thin."""
+    scores = dict(scores)
+    nothing = scores.pop(NONE, 0.0)
     best = max(scores, key=lambda k: scores[k])
     top = scores[best]
-    if top < MIN_EVIDENCE:
+    if top < MIN_EVIDENCE or nothing >= top:
         return IntentScore(None, 0.0, scores)
-    z = [math.exp((v - top) / TEMPERATURE) for v in scores.values()]
+    z = [math.exp((v - top) / TEMPERATURE) for v in (*scores.values(), nothing)]
     share = 1.0 / sum(z)
     strength = min(1.0, top / (2 * MIN_EVIDENCE + 1.0))
     conf = round(share * strength, 3)
@@ -348,7 +359,7 @@ def intent(text: str) -> IntentScore:
 def intent_of_hypotheses(weighted: list[tuple[str, float]]) -> IntentScore:
     """Several recognition hypotheses with weights (summing to about 1) → one decision."""
     total = sum(w for _t, w in weighted) or 1.0
-    agg = {k: 0.0 for k in INTENTS}
+    agg = {k: 0.0 for k in LABELS}
     for text, w in weighted:
         for k, v in intent_scores(text).items():
             agg[k] += v * w / total

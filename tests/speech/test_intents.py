@@ -102,8 +102,15 @@ def test_hypotheses_vote() -> None:
 
 def test_exemplar_file_loads() -> None:
     ex = load_exemplars()
-    assert set(ex) == set(intents.INTENTS)
-    assert all(len(v) >= 30 for v in ex.values()), {k: len(v) for k, v in ex.items()}
+    assert set(ex) == set(intents.INTENTS) | {"none"}
+    assert all(len(ex[k]) >= 30 for k in intents.INTENTS), {k: len(v) for k, v in ex.items()}
+    assert ex["none"]  # what asks for nothing: a competitor, never an answer
+
+
+def test_none_table_competes() -> None:
+    assert intent("алло, девушка, алло").intent is None
+    assert intent("подождите, я очки найду").intent is None
+    assert intent("не надо мне перезванивать").intent is None
 
 
 def test_extra_file_extends(tmp_path: Path) -> None:
