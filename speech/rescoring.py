@@ -123,7 +123,8 @@ def widen(values: Sequence[str], *, previous: int | None = None, digits: int = 6
           thousands_said: bool = False) -> list[str]:
     """A few readings the audio may support that the parser did not rank, for these values:
     a leading zero dropped or added, a number heard without its "тысяч" (×1000) when the
-    texts say "тысяч", and the previous reading's leading digits before a tail heard alone.
+    texts say "тысяч", a teen heard as a unit or back (35101 / 35111), and the previous
+    reading's leading digits before a tail heard alone.
     Every one keeps the digits heard; the model's own score decides."""
     out: list[str] = []
     seen = set(values)
@@ -140,6 +141,8 @@ def widen(values: Sequence[str], *, previous: int | None = None, digits: int = 6
             add("0" + v)
         if thousands_said and len(v) <= 3 and v.lstrip("0"):
             add(str(int(v) * 1000))
+        if len(v) >= 3 and v[-2] in "01":  # "сто один" / "сто одиннадцать": 101 vs 111
+            add(v[:-2] + ("1" if v[-2] == "0" else "0") + v[-1])
         if previous is not None and len(v) < len(str(previous)):
             prev = str(previous)
             add(prev[: len(prev) - len(v)] + v)

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from speech import intents, numbers
+from speech import intents, numbers, rescoring
 from speech.engine import Expect, Transcript
 
 # Below this the flow should ask again rather than read the value back. Measured on the test
@@ -75,6 +75,9 @@ def understand(
     )
     if not ranked:
         return Understood(None, 0.0, text, ())
+    # an unsure parse is rescored by the model itself (forced decoding; Whisper only)
+    ranked = rescoring.refine(transcript, ranked, lambda v: plausibility(v, ctx, plausible),
+                              previous=ctx.previous if plausible else None, digits=ctx.digits)
     value, conf = ranked[0]
     # the share among candidates hides a winner that is itself implausible (every hypothesis
     # below the previous reading, or noise heard as "три"): that lowers the confidence too
