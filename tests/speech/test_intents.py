@@ -179,6 +179,7 @@ def test_fast() -> None:
         ("не верно", "no"), ("нет, ошибка", "no"), ("Нет!", "no"), ("нет нет", "no"),
         ("не правильно", "no"), ("это не так", "no"), ("нет, не верно", "no"),
         ("да нет, не так", "no"), ("не совсем", "no"), ("не то число", "no"),
+        ("неправда", "no"), ("да нет", "no"), ("так и есть", "yes"), ("не-а", "no"),
     ],
 )
 def test_yes_no(text: str, expected: str) -> None:
@@ -189,6 +190,8 @@ def test_yes_no(text: str, expected: str) -> None:
 def test_yes_no_unclear() -> None:
     assert yes_no("повторите вопрос пожалуйста")[0] is None
     assert yes_no("")[0] is None
+    assert yes_no("не знаю")[0] is None
+    assert yes_no("я не расслышала")[0] is None
 
 
 def test_more_ways_of_saying_it() -> None:
