@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     # The Smart IVR's answers to typical questions (tariffs, payment): a Russian TOML file staff
     # edit; re-read when it changes, no restart (ivr.faq). A missing file: no FAQ answers.
     faq_file: Path = Field(default=REPO_ROOT / "ivr" / "content" / "faq.toml")
+    # More example requests for the Smart IVR's intents, added to speech/intents_ru.toml (same
+    # format; read when speech starts). A broken file: speech unavailable, the reason logged.
+    intents_file: Path | None = None
     # Voice questions (speech/listen.py, ivr FlowCall.listen). Off, or no engine: keys only.
     speech_enabled: bool = True
     speech_max_queue: int = 4  # utterances waiting for a recognition worker; more: keypad

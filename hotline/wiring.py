@@ -175,6 +175,7 @@ async def load_speech(settings: Settings, voice: VoiceQuestions, sessions, clock
     `speech`: the engine's name or "unavailable: why")."""
     import asyncio
 
+    from speech import intents
     from speech.engine import EngineUnavailable
     from speech.model_store import open_engine
     from speech.pool import RecognitionPool
@@ -185,6 +186,8 @@ async def load_speech(settings: Settings, voice: VoiceQuestions, sessions, clock
     else:
         try:
             engine = await asyncio.to_thread(open_engine, settings)
+            extra = [settings.intents_file] if settings.intents_file else []
+            await asyncio.to_thread(intents.configure, *extra)  # the exemplar index, built once
         except EngineUnavailable as exc:
             voice.reason = f"speech engine unavailable: {exc}"
             log.error("%s (voice questions use the keypad)", voice.reason)

@@ -165,7 +165,7 @@ def _negated(words: list[str], i: int) -> bool:
 # ---- exemplars: what callers say, as data (speech/intents_ru.toml + staff files) -------------
 
 DEFAULT_EXEMPLARS = Path(__file__).with_name("intents_ru.toml")
-EXTRA_ENV = "HOTLINE_INTENTS_FILE"  # extra exemplar files, separated by os.pathsep
+EXTRA_ENV = "HOTLINE_INTENTS_FILE"  # one extra exemplar file (Settings.intents_file)
 
 
 class ExemplarError(ValueError):
@@ -276,8 +276,8 @@ def configure(*extra: Path | str) -> ExemplarIndex:
 def index() -> ExemplarIndex:
     """The index, built once on first use (default file + $HOTLINE_INTENTS_FILE)."""
     if _index is None:
-        extra = [p for p in os.environ.get(EXTRA_ENV, "").split(os.pathsep) if p]
-        return configure(*extra)
+        extra = os.environ.get(EXTRA_ENV, "")
+        return configure(*([extra] if extra else []))
     return _index
 
 
