@@ -76,6 +76,7 @@ assert set(_STEMS) == set(INTENTS)
 _NOT_OUTAGE = ("за свет", "стоит свет", "за электр", "стоимость электр")
 
 _NEG = {"не", "нельзя", "ненадо"}
+_FALSE_FRIENDS = ("почему",)  # starts like a stem ("почем": tariffs) but means nothing here
 _NEGATABLE = {"operator", "callback"}  # "я не должна" still asks about the balance
 _NEG_SKIP = {"надо", "нужно", "хочу", "нужен", "нужна", "буду", "могу", "стоит", "с", "со"}
 
@@ -120,11 +121,28 @@ def _stem_match(word: str, stem: str) -> float:
     """1 for a word starting with the stem, less for a near miss (ASR spelling), else 0."""
     if word.startswith(stem):
         return 1.0
-    if len(stem) >= 5 and len(word) >= len(stem) - 1:
-        d = _lev(word[: len(stem)], stem)
-        if d <= (1 if len(stem) < 8 else 2):
+    kw, ks = key(word), key(stem)
+    if kw.startswith(ks) and len(ks) >= 3:  # "покозания", "щётчик": spelt as heard
+        return 0.85
+    if len(ks) >= 5 and len(kw) >= len(ks) - 1:
+        d = _lev(kw[: len(ks)], ks)
+        if d <= (1 if len(ks) < 8 else 2):
             return 0.7
     return 0.0
+
+
+_KEY_MAP = str.maketrans({"о": "а", "я": "а", "е": "и", "э": "и", "ы": "и", "ю": "у",
+                          "з": "с", "д": "т", "б": "п", "г": "к", "в": "ф", "ж": "ш",
+                          "щ": "ш", "ч": "ш", "ь": None, "ъ": None, "й": "и"})
+
+
+@lru_cache(maxsize=8192)
+def key(word: str) -> str:
+    """A coarse phonetic key of a (normalised) word: unstressed vowels merged (а/о, е/и),
+    voiced and voiceless consonants merged, soft signs dropped, doubled letters collapsed —
+    what Whisper's spelling of telephone Russian varies in."""
+    k = word.translate(_KEY_MAP)
+    return re.sub(r"(.)\1+", r"\1", k)
 
 
 def stem_scores(text: str) -> dict[str, float]:
@@ -133,6 +151,8 @@ def stem_scores(text: str) -> dict[str, float]:
     joined = " ".join(words)
     scores = {k: 0.0 for k in INTENTS}
     for i, w in enumerate(words):
+        if w.startswith(_FALSE_FRIENDS):
+            continue
         negated = _negated(words, i)
         for name, stems in _STEMS.items():
             best = 0.0
@@ -201,7 +221,7 @@ def load_exemplars(*paths: Path | str) -> dict[str, list[str]]:
 
 def _grams(text: str) -> dict[str, float]:
     """Character 3- and 4-grams of the normalised text (spaces pad the words), sublinear tf."""
-    s = " " + " ".join(normalize(text)) + " "
+    s = " " + " ".join(key(w) for w in normalize(text)) + " "
     counts: dict[str, int] = {}
     for n in (3, 4):
         for i in range(len(s) - n + 1):
@@ -293,6 +313,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("balance", r"\bс меня\b.{0,20}\b(за свет|за электр)"),
         # a caller refusing the machine wants a person
         ("operator", r"\bне\b.{0,20}\b(робот|машин|автомат|автоответчик)"),
+        # "свяжите меня с менеджером" connects; "свяжитесь со мной" calls back
+        ("operator", r"\bсвяжите\s(меня\s|нас\s)?со?\s(?!мной|нами)"),
+        ("callback", r"\bсвяж\w*\s(со\sмной|с\sнами)"),
+        # "сумма к оплате", "сколько к оплате": the amount due
+        ("balance", r"\bк\s?[оа]пла[тч]"),  # Whisper glues it: "коплате"
+        # readings of a two-rate meter mention the rates
+        ("readings", r"\bпо[кг][ао][зс]ан\w*\b.{0,40}\bтари|\bтари\w*\b.{0,30}\bпо[кг][ао][зс]ан"),
+        ("outage", r"\bне\s(горит|горят|горет|гарит)\b"),
         ("outage", r"\b(нет|нету|без|пропал\w*|отключ\w*)\b.{0,6}\bсвет"),
         ("hours", r"\b(до|во|с)\s(скольки|скольк\w*|какого час\w*|котор\w* час\w*)\b"),
         ("callback", r"\b(пере)?звон\w*\b.{0,25}\b(мне|меня|на мой|номер)"),

@@ -51,6 +51,14 @@ def test_intents(text: str, expected: str) -> None:
         ("пусть оператор мне перезвонит вечером", "callback"),
         ("соедините меня с оператором сейчас", "operator"),
         ("не могу ждать на линии, позвоните мне сами", "callback"),
+        # connect me with someone vs get in touch with me
+        ("свяжите меня со специалистом по счетам", "operator"),
+        ("пусть ваши свяжутся со мной завтра", "callback"),
+        # "почему" is not "почём"; "к оплате" is the amount due, glued or not
+        ("почему опять нет света", "outage"),
+        ("а сумма коплате у меня какая", "balance"),
+        # a two-rate meter's readings mention the rates
+        ("передаю показания по дневному тарифу и ночному", "readings"),
         # hours vs outage: "когда" alone is not a time-table question
         ("когда включат свет на нашей улице", "outage"),
         ("когда у вас касса открыта", "hours"),
@@ -82,6 +90,8 @@ def test_negation() -> None:
         ("тарифы на электро энергию", "tariffs"),
         ("свет атключили", "outage"),
         ("до скольки касса работаит", "hours"),
+        ("покозания пиридать хачу", "readings"),  # vowels and voicing as heard
+        ("скалька с миня за свед", "balance"),
     ],
 )
 def test_misheard(text: str, expected: str) -> None:
@@ -156,6 +166,12 @@ def test_broken_file(tmp_path: Path, content: str, message: str) -> None:
     assert str(bad) in str(e.value) and message in str(e.value)
     with pytest.raises(ExemplarError, match="cannot read"):
         load_exemplars(tmp_path / "missing.toml")
+
+
+def test_phonetic_key() -> None:
+    assert intents.key("покозания") == intents.key("показания")
+    assert intents.key("долг") != intents.key("дом")
+    assert intents.key("звонок") == intents.key("свонок")
 
 
 def test_fast() -> None:
