@@ -1,9 +1,19 @@
 """Free Russian speech → what the caller needs (one of `speech.engine.INTENTS`), and yes/no.
 
-Pure and small on purpose: word stems with weights per intent, matched forgivingly (an ASR
-error of a letter or two still matches a long stem), with cheap negation ("не надо
-оператора" does not ask for the operator). `intent(text)` gives the best intent and a score
-0..1, or None when nothing in the text points anywhere.
+Pure and fast (well under a millisecond a text once the index is built). Three kinds of
+evidence, added per intent:
+
+- word stems with weights, matched forgivingly (a letter or two off, or the same under a coarse
+  phonetic `key`: а/о, е/и, voicing), with cheap negation ("не надо оператора");
+- similarity to example requests (`speech/intents_ru.toml` plus a staff file named by
+  HOTLINE_INTENTS_FILE): character 3–4-gram TF-IDF cosine over phonetic keys, the mean of the
+  two best examples per intent; a `none` table (greetings, refusals without a wish) competes;
+- a few strong patterns for the borderlines ("как/где оплатить" payment, "сколько платить"
+  balance, "не хочу с роботом" operator, "свяжите меня с" operator vs "свяжитесь со мной").
+
+`decide` turns the scores into the winner and a calibrated confidence (softmax share against
+the others and `none`, damped when the evidence is thin); None below MIN_CONFIDENCE, since a
+wrong intent costs the caller more than one clarifying question.
 """
 
 from __future__ import annotations

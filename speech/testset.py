@@ -18,7 +18,9 @@ Items (``Item``):
 - ``number``: account numbers and their last four digits (``Expect.NUMBER``).
 - ``yesno``: confirmations (да, нет, верно, неверно, всё верно ...): ``"yes"`` | ``"no"``.
 - ``intent``: free-speech requests, at least twelve phrasings for each of
-  ``speech.engine.INTENTS``, written as callers say them (the elderly too).
+  ``speech.engine.INTENTS``, written as callers say them (the elderly too); and dev-only
+  extras (``INTENT_DEV_EXTRA``, ``YESNO_DEV_EXTRA``), appended after every other item so the
+  test items, their ids and variations stay as they were.
 
 ``split`` is ``dev`` (tune on it) or ``test`` (report on it), assigned per number value or
 per phrase, so the same text never appears in both.
