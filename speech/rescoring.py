@@ -161,9 +161,15 @@ def widen(values: Sequence[str], *, previous: int | None = None, digits: int = 6
 # rescoring every utterance (T=4, prior 1, +3 per digit) 62.6 % / 69.9 % at 160-470 ms more
 # per utterance; without the per-digit bonus 56 % / 68 % (the model lets readings stop early:
 # " один восемь два." outscores the six digits said); only where the parser's best share is
-# below GATE (0.4) 61.8 % / 70.7 %, ~6 % / ~2 % of utterances rescored. Small, within noise:
-# the right value is among the candidates for only 74 % / 76 % of utterances.
-GATE = 0.4
+# below 0.4, 61.8 % / 70.7 %, ~6 % / ~2 % of utterances rescored. Small, within noise (one
+# utterance in 123): the right value is among the candidates for only 74 % / 76 %, and where it
+# is, whisper-base's own score is a weak judge. End to end on dev (fresh transcription, busy
+# shared machine): readings 55.7 → 56.6 % / 69.8 → 70.8 %, but the p95 from end of speech to
+# result 421 → 717 ms and the bench's reading p95 (two understandings) 425 → 832 ms: the
+# utterances rescored are the slow tail (16 forms ≈ 150-450 ms). Fewer forms (8, 12) lost the
+# gain. So the live path does not rescore (GATE 0: `refine` returns the parser's ranking);
+# set GATE to 0.4 to rescore unsure parses where a better model or faster CPU makes it pay.
+GATE = 0.0
 
 
 @dataclass(frozen=True)

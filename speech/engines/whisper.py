@@ -137,8 +137,12 @@ class WhisperEngine:
         """log P(text | this utterance) for any texts: a closure over the encoder output
         (~0.7 MB for 7 s; freed with the transcript that holds it)."""
 
+        memo: dict[str, float] = {}  # a text asked again (a second understanding) is free
+
         def score(texts: Sequence[str]) -> list[float]:
-            return self.score(encoded, frames, prompt, texts)
+            todo = list(dict.fromkeys(t for t in texts if t not in memo))
+            memo.update(zip(todo, self.score(encoded, frames, prompt, todo)))
+            return [memo[t] for t in texts]
 
         return score
 
