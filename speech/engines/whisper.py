@@ -6,6 +6,8 @@ little silence, `DecodeOptions.pad_s`, and at least `min_window_s`), which keeps
 near 0.1 s on one core; the decoder then returns `num_hypotheses` texts from a beam search
 with their length-normalised log-probabilities. A hypothesis's confidence is
 exp(mean token log-prob). `max_length` bounds the generated tokens, so no utterance loops.
+The encoder runs once; its output (~0.7 MB for 7 s) stays with the transcript as
+`Transcript.scorer`, which scores any texts by forced decoding (`speech.rescoring`).
 
 Thread safety: one `ctranslate2.models.Whisper` with `inter_threads=workers, intra_threads=1`
 serves up to `workers` Python threads at once over one copy of the weights (CTranslate2 runs
