@@ -25,6 +25,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as HOTLINE_* variables, for a child process to see the same stack."""
     env = {}
     for name, value in settings.model_dump(mode="json").items():
+        if value is None:  # unset: the child's default too ("null" would be read as a path)
+            continue
         env[f"HOTLINE_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env
 
