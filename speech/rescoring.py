@@ -20,62 +20,24 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from speech import number_words as nw
 from speech import numbers
 from speech.engine import Transcript
 
 # --- numbers as Whisper writes them -------------------------------------------------------------
 
-_UNITS = (
-    "ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять",
-    "десять", "одиннадцать", "двенадцать", "тринадцать", "четырнадцать", "пятнадцать",
-    "шестнадцать", "семнадцать", "восемнадцать", "девятнадцать",
-)  # fmt: skip
-_TENS = ("", "", "двадцать", "тридцать", "сорок", "пятьдесят", "шестьдесят", "семьдесят",
-         "восемьдесят", "девяносто")  # fmt: skip
-_HUNDREDS = ("", "сто", "двести", "триста", "четыреста", "пятьсот", "шестьсот", "семьсот",
-             "восемьсот", "девятьсот")  # fmt: skip
-
-
-def _below_thousand(n: int, feminine: bool = False) -> list[str]:
-    words: list[str] = []
-    if n >= 100:
-        words.append(_HUNDREDS[n // 100])
-        n %= 100
-    if n >= 20:
-        words.append(_TENS[n // 10])
-        n %= 10
-    if n and feminine and n in (1, 2):
-        words.append("одна" if n == 1 else "две")
-    elif n:
-        words.append(_UNITS[n])
-    return words
-
-
 def number_words(n: int) -> str:
     """0..999 999 in Russian words: 21345 → 'двадцать одна тысяча триста сорок пять'."""
-    if not 0 <= n < 1_000_000:
-        raise ValueError(f"{n}: only 0..999999")
-    if n == 0:
-        return "ноль"
-    thousands, rest = divmod(n, 1000)
-    words: list[str] = []
-    if thousands:
-        last2 = thousands % 100
-        form = "тысяч" if 11 <= last2 <= 14 else {1: "тысяча", 2: "тысячи", 3: "тысячи",
-                                                    4: "тысячи"}.get(thousands % 10, "тысяч")
-        words += ([] if thousands == 1 else _below_thousand(thousands, True)) + [form]
-    return " ".join(words + _below_thousand(rest))
+    return " ".join(nw.number_words(n))
 
 
 def group_words(group: str) -> str:
     """A dictated group: leading zeros one by one, then the number ('045' → 'ноль сорок пять')."""
-    stripped = group.lstrip("0")
-    zeros = ["ноль"] * (len(group) - len(stripped))
-    return " ".join(zeros + ([number_words(int(stripped))] if stripped else []))
+    return " ".join(nw.group_words(group))
 
 
 def digit_words(digits: str) -> str:
-    return " ".join(_UNITS[int(d)] for d in digits)
+    return " ".join(nw.digit_words(digits))
 
 
 _SPLITS = {4: (2, 2), 5: (2, 3), 6: (3, 3)}

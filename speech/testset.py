@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from speech.audio import load_wav
+from speech.number_words import TENS, UNITS, digit_words, group_words, number_words
 
 VERSION = "2"  # bump when the pipeline changes in a way the item list does not show
 SEED = 20261202
@@ -63,63 +64,7 @@ class TestsetError(RuntimeError):
     pass
 
 
-# ---- Russian number words (masculine cardinal; тысяча is feminine) ----------------------------
-
-_UNITS = (
-    "ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять",
-    "десять", "одиннадцать", "двенадцать", "тринадцать", "четырнадцать", "пятнадцать",
-    "шестнадцать", "семнадцать", "восемнадцать", "девятнадцать",
-)  # fmt: skip
-_TENS = ("", "", "двадцать", "тридцать", "сорок", "пятьдесят", "шестьдесят", "семьдесят",
-         "восемьдесят", "девяносто")  # fmt: skip
-_HUNDREDS = ("", "сто", "двести", "триста", "четыреста", "пятьсот", "шестьсот", "семьсот",
-             "восемьсот", "девятьсот")  # fmt: skip
-
-
-def _below_thousand(n: int, feminine: bool = False) -> list[str]:
-    words: list[str] = []
-    if n >= 100:
-        words.append(_HUNDREDS[n // 100])
-        n %= 100
-    if n >= 20:
-        words.append(_TENS[n // 10])
-        n %= 10
-    if n == 1 and feminine:
-        words.append("одна")
-    elif n == 2 and feminine:
-        words.append("две")
-    elif n:
-        words.append(_UNITS[n])
-    return words
-
-
-def number_words(n: int) -> list[str]:
-    """0..999 999 in words: 21345 -> двадцать одна тысяча триста сорок пять; 1000 -> тысяча
-    (as callers say it, not «одна тысяча»)."""
-    if not 0 <= n < 1_000_000:
-        raise ValueError(f"{n}: only 0..999999 here")
-    if n == 0:
-        return ["ноль"]
-    thousands, rest = divmod(n, 1000)
-    words: list[str] = []
-    if thousands:
-        last2 = thousands % 100
-        form = "тысяч" if 11 <= last2 <= 14 else {1: "тысяча", 2: "тысячи", 3: "тысячи",
-                                                    4: "тысячи"}.get(thousands % 10, "тысяч")
-        words += ([] if thousands == 1 else _below_thousand(thousands, feminine=True)) + [form]
-    return words + _below_thousand(rest)
-
-
-def digit_words(digits: str) -> list[str]:
-    return [_UNITS[int(d)] for d in digits]
-
-
-def group_words(group: str) -> list[str]:
-    """One group as said in a dictated number: leading zeros one by one, then the rest as a
-    number: "007" -> ноль ноль семь, "045" -> ноль сорок пять, "10" -> десять."""
-    stripped = group.lstrip("0")
-    zeros = len(group) - len(stripped)
-    return ["ноль"] * zeros + (number_words(int(stripped)) if stripped else [])
+# ---- Russian number words: speech.number_words --------------------------------------------
 
 
 def _groups(value: str, sizes: Iterable[int]) -> list[str]:
@@ -297,8 +242,8 @@ NUMBER_PREFIXES = ("", "", "", "лицевой счёт ", "номер ")
 LAST4_PREFIXES = ("", "", "последние цифры ")
 
 # The pack's digits folder: word -> file name (without .wav).
-PACK_WORDS = {w: str(n) for n, w in enumerate(_UNITS)}
-PACK_WORDS.update({w: str(n * 10) for n, w in enumerate(_TENS) if w})
+PACK_WORDS = {w: str(n) for n, w in enumerate(UNITS)}
+PACK_WORDS.update({w: str(n * 10) for n, w in enumerate(TENS) if w})
 PACK_WORDS.update({"сто": "hundred", "тысяча": "thousand"})
 
 
