@@ -1,5 +1,6 @@
 """Real-call helpers for the voice tests (test_voice_readings_calls.py,
-test_smart_ivr_calls.py): the speech engine ready, a caller's spoken answer after the whole question, key presses."""
+test_smart_ivr_calls.py): the speech engine ready, a caller's spoken answer after the whole
+question, key presses."""
 
 from __future__ import annotations
 
