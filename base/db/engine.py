@@ -16,6 +16,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # The driver's own BEGIN is turned off: transactions start in `_sqlite_begin_immediate`.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -23,6 +25,14 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Every transaction takes SQLite's write lock when it starts (BEGIN IMMEDIATE). A deferred
+    transaction that reads and then writes (load the meter, insert the reading) fails at once
+    with "database is locked" when another writer committed in between (WAL's stale snapshot:
+    the busy timeout does not apply to it); an immediate one waits its turn instead."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -47,6 +57,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.update(kwargs.pop("connect_args", {}))
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
