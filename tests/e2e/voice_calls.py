@@ -118,7 +118,7 @@ def recognised(stack: Stack, phone: str, offsets: list[int], avoid: int | None =
     heard = []
     for offset in offsets:
         value = last + offset
-        if value == avoid:
+        if value == avoid or value > highest:  # an implausible jump takes another path
             continue
         wav = to_ulaw(render(words(value), folder), folder)
         result = understand(engine.transcribe(load_for_engine(wav), Expect.READING),  # type: ignore[attr-defined]
